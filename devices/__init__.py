@@ -1,0 +1,21 @@
+"""devices: numba models of analog synapses (what one crosspoint does).
+
+Pulsed device families with the standard parameter names (aihwkit's), device-to-device and
+cycle-to-cycle variation, bounds, asymmetry, write noise, decay and diffusion; one generic set
+of counter-based, thread-count-independent numba kernels; calibrated presets; a port of
+aihwkit configurations by name; pulse-response measurement and fitting.
+
+This package imports nothing else of hwsim's.
+"""
+
+from .array import DeviceArray
+from .errors import DeviceError
+from .models import (FAMILIES, ConstantStep, ExpStep, LinearStep, PiecewiseStep, PowStep,
+                     PulsedDevice, SoftBounds, SoftBoundsReference)
+from .update import UpdateParameters, pulse_probabilities
+
+__all__ = [
+    "DeviceArray", "DeviceError", "PulsedDevice", "ConstantStep", "LinearStep", "SoftBounds",
+    "ExpStep", "PowStep", "PiecewiseStep", "SoftBoundsReference", "FAMILIES", "UpdateParameters",
+    "pulse_probabilities",
+]
