@@ -12,10 +12,13 @@ from .array import DeviceArray
 from .errors import DeviceError
 from .models import (FAMILIES, ConstantStep, ExpStep, LinearStep, PiecewiseStep, PowStep,
                      PulsedDevice, SoftBounds, SoftBoundsReference)
+from .aihwkit_compat import from_aihwkit, known_classes
+from .presets import PRESETS, Preset, get_preset, preset
 from .update import UpdateParameters, pulse_probabilities
 
 __all__ = [
     "DeviceArray", "DeviceError", "PulsedDevice", "ConstantStep", "LinearStep", "SoftBounds",
     "ExpStep", "PowStep", "PiecewiseStep", "SoftBoundsReference", "FAMILIES", "UpdateParameters",
-    "pulse_probabilities",
+    "pulse_probabilities", "from_aihwkit", "known_classes", "PRESETS", "Preset", "get_preset",
+    "preset",
 ]

@@ -140,7 +140,7 @@ class DeviceArray:
         except ValueError as exc:
             raise V.DeviceError(f"{self._owner()}.pulse: n of shape {arr.shape} does not "
                                 f"broadcast to {self.shape}") from exc
-        counts = K.apply_pulses(self._law, self._w, arr, *self._state(), self._next_key())
+        counts = K.run(K.apply_pulses, self._law, self._w, arr, *self._state(), self._next_key())
         applied = counts.sum(axis=0)
         self.pulse_counts += applied
         self._refresh_visible(arr != 0)
@@ -164,7 +164,7 @@ class DeviceArray:
         dirs = V.array(self._owner(), "directions", directions, ndim=1, dtype=np.int64)
         if np.any(np.abs(dirs) > 1):
             raise V.DeviceError(f"{self._owner()}.pulse_train: directions must be -1, 0 or +1")
-        traj = K.pulse_train(self._law, self._w, dirs, *self._state(), self._next_key(),
+        traj = K.run(K.pulse_train, self._law, self._w, dirs, *self._state(), self._next_key(),
                              bool(noise))
         n_up = int((dirs > 0).sum()) * self._w.size
         n_down = int((dirs < 0).sum()) * self._w.size
@@ -174,7 +174,7 @@ class DeviceArray:
 
     def expected_step(self, up=True):
         """Noise-free weight change of one pulse from the current hidden weights."""
-        return K.expected_step(self._law, self._w, bool(up), *self._state())
+        return K.run(K.expected_step, self._law, self._w, bool(up), *self._state())
 
     def update(self, x, d, lr, params=None):
         """Pulsed outer-product update toward ``-lr * d.T @ x``.
@@ -230,7 +230,7 @@ class DeviceArray:
         xbits = K.make_pulse_trains(p_x, bl, key, K.STREAM_X)
         dbits = K.make_pulse_trains(p_d, bl, key, K.STREAM_D)
         touched = np.zeros(self.shape, dtype=np.bool_)
-        counts = K.pulsed_update(self._law, self._w, np.sign(x).astype(np.int8),
+        counts = K.run(K.pulsed_update, self._law, self._w, np.sign(x).astype(np.int8),
                                  np.sign(d).astype(np.int8), xbits, dbits, *self._state(),
                                  key, touched)
         applied = counts.sum(axis=0)

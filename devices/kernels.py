@@ -21,7 +21,7 @@ and a call counter; each draw's counter is its position (sample, cell, slot, pul
 """
 
 import numpy as np
-from numba import literally, njit, prange
+from numba import literally, njit, prange, typeof
 
 from . import rng
 from .laws import step
@@ -30,6 +30,31 @@ from .laws import step
 _STREAM_X = 1
 _STREAM_D = 2
 _STREAM_C2C = 3
+
+
+_ENTRY_POINTS = {}
+
+
+def run(kernel, law, *args):
+    """Call a law-specialised kernel with law id ``law``.
+
+    Dispatching a ``literally`` argument from Python re-enters numba's compiler on every
+    call (tens of milliseconds); so the first call per (kernel, law, argument types)
+    compiles or loads the specialisation from the cache, and later calls go straight to its
+    compiled entry point (microseconds).
+    """
+    key = (kernel, law) + tuple((a.dtype, a.ndim) if isinstance(a, np.ndarray) else type(a)
+                                for a in args)
+    entry = _ENTRY_POINTS.get(key)
+    if entry is not None:
+        return entry(law, *args)
+    result = kernel(law, *args)
+    want = tuple(typeof(a) for a in args)
+    for sig, cres in kernel.overloads.items():
+        if getattr(sig[0], "literal_value", None) == law and tuple(sig[1:]) == want:
+            _ENTRY_POINTS[key] = cres.entry_point
+            break
+    return result
 
 
 @njit(cache=True)

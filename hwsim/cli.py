@@ -1,0 +1,172 @@
+"""The ``hwsim`` command line.
+
+    hwsim run [--device NAME] [--epochs N] [--seed S] [--out DIR]
+    hwsim devices list
+    hwsim devices show NAME [--plot out.png] [--cells N] [--pulses N] [--seed S]
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import devices
+from devices.analysis import step_curves, symmetry_point
+
+
+def main(argv=None):
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "func"):
+        parser.print_help()
+        return 2
+    try:
+        return args.func(args) or 0
+    except (ValueError, TypeError) as exc:
+        print(f"hwsim: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _parser():
+    p = argparse.ArgumentParser(prog="hwsim", description="Hardware-oriented physical learning "
+                                "emulator: device physics, on-device learning, compilation.")
+    sub = p.add_subparsers(title="commands")
+
+    run = sub.add_parser("run", help="the main job: learn a linear teacher by pulsed updates on a "
+                         "device preset, next to the float reference")
+    run.add_argument("--device", default="ecram", help="device preset (default: ecram)")
+    run.add_argument("--epochs", type=int, default=12)
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--out", default="hwsim-out/run", help="folder for run.json and run.png")
+    run.set_defaults(func=_cmd_run)
+
+    dev = sub.add_parser("devices", help="device presets and families")
+    dsub = dev.add_subparsers(title="devices commands")
+    ls = dsub.add_parser("list", help="list the presets and families")
+    ls.set_defaults(func=_cmd_list)
+    show = dsub.add_parser("show", help="parameters, states, symmetry point and pulse response")
+    show.add_argument("name", help="preset (e.g. reram-es) or family (e.g. SoftBoundsDevice)")
+    show.add_argument("--plot", metavar="PNG", help="write the pulse-response plot here")
+    show.add_argument("--cells", type=int, default=100, help="cells to average (default 100)")
+    show.add_argument("--pulses", type=int, default=None,
+                      help="up pulses, then as many down (default: about 1.2x the states)")
+    show.add_argument("--seed", type=int, default=0)
+    show.set_defaults(func=_cmd_show)
+    dev.set_defaults(func=lambda a: (dev.print_help(), 2)[1])
+    return p
+
+
+def _resolve(name):
+    """A preset or a family (with its defaults) by name."""
+    for cls in devices.FAMILIES:
+        if name.lower() in (cls.__name__.lower(), cls.aihwkit_name.lower()):
+            return cls.__name__, cls(), "family defaults", ""
+    p = devices.get_preset(name)
+    return p.name, p.model, p.source, p.summary
+
+
+def _cmd_list(args):
+    rows = [("preset", "family", "dw_min", "range", "states", "source")]
+    for p in devices.PRESETS.values():
+        m = p.model
+        rows.append((p.name, type(m).__name__, f"{m.dw_min:.3g}", f"[{m.w_min:g}, {m.w_max:g}]",
+                     f"{m.num_states:.0f}", p.source))
+    _table(rows)
+    print("\nfamilies: " + ", ".join(f"{c.__name__} ({c.aihwkit_name})"
+                                     for c in devices.FAMILIES))
+    print("aihwkit names of the presets also work, e.g. 'hwsim devices show ReRamESPresetDevice'")
+
+
+def _table(rows):
+    widths = [max(len(r[k]) for r in rows) for k in range(len(rows[0]))]
+    for n, r in enumerate(rows):
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+        if n == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+def _cmd_show(args):
+    from devices.response import pulse_response
+
+    name, model, source, summary = _resolve(args.name)
+    print(f"{name}: {type(model).__name__} ({model.aihwkit_name})")
+    if summary:
+        print(f"  {summary}")
+    print(f"  source: {source}")
+    defaults = type(model)()
+    print("parameters (* differs from the family default):")
+    for key, value in model.to_dict().items():
+        if key == "class":
+            continue
+        mark = "*" if getattr(defaults, key) != getattr(model, key) else " "
+        print(f"  {mark} {key:26s} {value}")
+    sp = symmetry_point(model)
+    print(f"number of states      {model.num_states:.0f}  ((w_max - w_min) / dw_min)")
+    print(f"update granularity    {model.granularity:.4g}")
+    print("symmetry point        " + ("none (steps balance everywhere or nowhere)" if sp is None
+                                      else f"{sp:+.4f}"))
+    n = args.pulses or int(min(max(1.2 * model.num_states, 20), 20000))
+    resp = pulse_response(model, n, n, cells=args.cells, seed=args.seed)
+    mid = n
+    print(f"pulse response over {args.cells} cells ({n} up, then {n} down, from the lower bound):")
+    for k in sorted({0, n // 4, n // 2, mid, mid + n // 2, 2 * n}):
+        print(f"  after {k:6d} pulses: mean {resp.mean[k]:+.4f}  std {resp.std[k]:.4f}")
+    if args.plot:
+        path = _plot_show(name, model, resp, args.plot)
+        print(f"wrote {path}")
+
+
+def _plot_show(name, model, resp, path):
+    from hwsim.io_utils import pyplot, save_figure
+
+    plt = pyplot()
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
+    t = np.arange(resp.mean.size)
+    a1.plot(t, resp.trajectories[:, : min(10, resp.trajectories.shape[1])], lw=0.5,
+            alpha=0.5, color="tab:grey")
+    a1.fill_between(t, resp.mean - resp.std, resp.mean + resp.std, alpha=0.3,
+                    color="tab:blue", label="mean ± std over cells")
+    a1.plot(t, resp.mean, color="tab:blue", lw=2)
+    a1.axvline(int((resp.pulses > 0).sum()), color="k", ls=":", lw=1)
+    a1.set_xlabel("pulse number (up, then down)")
+    a1.set_ylabel("weight")
+    a1.set_title(f"{name}: pulse response ({resp.trajectories.shape[1]} cells)")
+    a1.legend(loc="lower center")
+    w, up, down = step_curves(model)
+    a2.plot(w, up / model.dw_min, label="up step")
+    a2.plot(w, -down / model.dw_min, label="down step")
+    sp = symmetry_point(model)
+    if sp is not None:
+        a2.axvline(sp, color="k", ls=":", lw=1, label=f"symmetry point {sp:+.3f}")
+    a2.set_xlabel("weight")
+    a2.set_ylabel("mean step size / dw_min")
+    a2.set_title("step size of the mean device")
+    a2.legend()
+    save_figure(fig, path)
+    plt.close(fig)
+    return Path(path)
+
+
+def _cmd_run(args):
+    from hwsim.experiments import device_regression as job
+    from hwsim.io_utils import PlotUnavailable, write_json
+
+    out = Path(args.out)
+    print(f"hwsim run: linear teacher 8x16 learned by pulsed SGD on '{args.device}' "
+          "(exact reads; tiles with DAC/ADC come with hwsim.AnalogTile)")
+    res = job.run(args.device, epochs=args.epochs, seed=args.seed)
+    write_json(out / "run.json", res.to_dict())
+    print(f"final mse: float {res.float_mse[-1]:.5f}  device {res.device_mse[-1]:.5f}  "
+          f"(start {res.initial_mse:.4f})")
+    print(f"pulses applied: {res.pulses_up} up, {res.pulses_down} down; "
+          f"emulation time {res.seconds:.2f} s")
+    print(f"wrote {out / 'run.json'}")
+    try:
+        print(f"wrote {job.plot(res, out / 'run.png')}")
+    except PlotUnavailable as exc:
+        print(f"(no plot: {exc})")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
