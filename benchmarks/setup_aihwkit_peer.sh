@@ -44,6 +44,21 @@ else
 fi
 VPY="$VENV/bin/python"
 
+# pip install into the venv. Full output goes to $VENV/pip-install.log; the
+# console gets it filtered: this machine's pip.conf lists local extra indexes
+# that produce one "Location ... is ignored" warning per package, and pip's
+# "aihwkit 1.1.0 requires cmake/mypy/pybind11/scikit-build/torchvision, which
+# is not installed" conflict report is expected (deliberate --no-deps).
+PIPLOG="$VENV/pip-install.log"
+pip_install() {
+    local rc=0
+    "$VPY" -m pip install --quiet "$@" >>"$PIPLOG" 2>&1 || rc=$?
+    if [ "$rc" -ne 0 ]; then
+        grep -v -e 'is ignored: it is neither a file nor a directory' "$PIPLOG" | tail -n 25 >&2 || true
+    fi
+    return "$rc"
+}
+
 # Installed version of a distribution in the venv ('' if absent).
 installed() {
     "$VPY" - "$1" <<'EOF'
@@ -63,7 +78,7 @@ if [ "${TV%%+*}" = "$TORCH_VERSION" ]; then
 else
     say "installing torch==$TORCH_VERSION (from PyPI this is the CUDA build: ~1 GB of wheels"
     say "  incl. nvidia-* libraries; it runs fine on CPU-only machines) ..."
-    "$VPY" -m pip install --quiet "torch==$TORCH_VERSION" \
+    pip_install "torch==$TORCH_VERSION" \
         || die "pip could not install torch==$TORCH_VERSION (check pip constraints in /etc/xdg/pip)"
 fi
 
@@ -72,13 +87,13 @@ if [ "$AV" = "$AIHWKIT_VERSION" ]; then
     say "aihwkit $AV already installed"
 else
     say "installing aihwkit==$AIHWKIT_VERSION (--no-deps) ..."
-    "$VPY" -m pip install --quiet --no-deps --only-binary=:all: "aihwkit==$AIHWKIT_VERSION" \
+    pip_install --no-deps --only-binary=:all: "aihwkit==$AIHWKIT_VERSION" \
         || die "pip could not install the aihwkit==$AIHWKIT_VERSION wheel"
 fi
 
 say "installing aihwkit run-time deps (numpy scipy tqdm requests protobuf scikit-learn) ..."
 # torch is passed again, pinned, so that no resolver step can move it.
-"$VPY" -m pip install --quiet "torch==$TORCH_VERSION" \
+pip_install "torch==$TORCH_VERSION" \
     numpy scipy tqdm "requests>=2.32,<3" protobuf scikit-learn \
     || die "pip could not install aihwkit's run-time dependencies"
 
@@ -95,5 +110,6 @@ print("[aihwkit-peer] OK: aihwkit", aihwkit.__version__, "torch", torch.__versio
       "AnalogLinear(4, 2) ->", tuple(y.shape))
 ' || die "verification failed: aihwkit does not import or run with this torch"
 
+say "(pip log: $PIPLOG; a pip note that aihwkit requires cmake/mypy/pybind11/scikit-build/torchvision is expected)"
 say "venv size: $(du -sh "$VENV" | cut -f1)   elapsed: $(( $(date +%s) - START )) s"
 say "run the peer with: $VPY $(cd "$(dirname "$0")" && pwd)/aihwkit_peer.py --config CONFIG.json --out OUT.json"

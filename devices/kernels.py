@@ -77,10 +77,10 @@ def apply_pulses(law, w, n, dw_up, dw_down, bmin, bmax, cp, gp, key):
     counts = np.zeros((rows, 2), dtype=np.int64)
     kc = rng.derive(key, _STREAM_C2C)
     for i in prange(rows):
+        n_up = 0
+        n_down = 0
         for j in range(cols):
             m = n[i, j]
-            if m == 0:
-                continue
             up = m > 0
             dw = dw_up[i, j] if up else dw_down[i, j]
             ck = rng.derive(kc, i * cols + j)
@@ -88,13 +88,14 @@ def apply_pulses(law, w, n, dw_up, dw_down, bmin, bmax, cp, gp, key):
             lo = bmin[i, j]
             hi = bmax[i, j]
             for k in range(abs(m)):
-                xi = rng.normal(ck, k)
-                wij = _clip(step(law, wij, up, dw, lo, hi, cp, i, j, gp, xi), lo, hi)
+                wij = _clip(step(law, wij, up, dw, lo, hi, cp, i, j, gp, rng.normal(ck, k)), lo, hi)
             w[i, j] = wij
             if up:
-                counts[i, 0] += m
+                n_up += m
             else:
-                counts[i, 1] -= m
+                n_down -= m
+        counts[i, 0] = n_up
+        counts[i, 1] = n_down
     return counts
 
 

@@ -19,12 +19,8 @@ _M2 = np.uint64(0x94D049BB133111EB)
 _S30 = np.uint64(30)
 _S27 = np.uint64(27)
 _S31 = np.uint64(31)
-_S32 = np.uint64(32)
 _S11 = np.uint64(11)
-_LOW32 = np.uint64(0xFFFFFFFF)
 _INV53 = 1.0 / 9007199254740992.0  # 2**-53
-_INV32 = 1.0 / 4294967296.0  # 2**-32
-_TWO_PI = 6.283185307179586
 
 
 @njit(cache=True)
@@ -54,17 +50,40 @@ def uniform(key, counter):
     return float(bits(key, counter) >> _S11) * _INV53
 
 
+# Rational approximation of the inverse normal CDF (P. J. Acklam, 2003; relative error
+# below 1.2e-9 everywhere). Its central branch needs no log or cos, so a normal costs a few
+# nanoseconds instead of the ~40 ns of Box-Muller, and it is exact to double-precision
+# sampling for any purpose a device model has.
+_A0, _A1, _A2 = -3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02
+_A3, _A4, _A5 = 1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00
+_B0, _B1, _B2 = -5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02
+_B3, _B4 = 6.680131188771972e+01, -1.328068155288572e+01
+_C0, _C1, _C2 = -7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00
+_C3, _C4, _C5 = -2.549671348494253e+00, 4.374664141464968e+00, 2.938163982698783e+00
+_D0, _D1, _D2, _D3 = 7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, \
+    3.754408661907416e+00
+_P_LOW = 0.02425
+
+
+@njit(cache=True)
+def _tail(p):
+    q = np.sqrt(-2.0 * np.log(p))
+    return ((((((_C0 * q + _C1) * q + _C2) * q + _C3) * q + _C4) * q + _C5)
+            / ((((_D0 * q + _D1) * q + _D2) * q + _D3) * q + 1.0))
+
+
 @njit(cache=True)
 def normal(key, counter):
-    """Standard normal by Box-Muller on the two 32-bit halves of one draw.
-
-    32-bit halves bound the tails at about 6.7 sigma, far beyond anything a device
-    model resolves, at one hash per normal.
-    """
-    h = bits(key, counter)
-    u1 = (float(h >> _S32) + 0.5) * _INV32
-    u2 = float(h & _LOW32) * _INV32
-    return np.sqrt(-2.0 * np.log(u1)) * np.cos(_TWO_PI * u2)
+    """Standard normal by inversion of a 53-bit uniform in (0, 1)."""
+    p = (float(bits(key, counter) >> _S11) + 0.5) * _INV53
+    if p < _P_LOW:
+        return _tail(p)
+    if p > 1.0 - _P_LOW:
+        return -_tail(1.0 - p)
+    q = p - 0.5
+    r = q * q
+    return ((((((_A0 * r + _A1) * r + _A2) * r + _A3) * r + _A4) * r + _A5) * q
+            / (((((_B0 * r + _B1) * r + _B2) * r + _B3) * r + _B4) * r + 1.0))
 
 
 def key_from_seed(seed):
