@@ -200,33 +200,30 @@ def pulsed_update(law, w, x_sign, d_sign, xbits, dbits, dw_up, dw_down, bmin, bm
         for b in range(batch):
             live = False
             for q in range(nwords):
-                if dbits[b, i, q] != 0:
-                    live = True
-            if not live:
-                continue
-            kb = rng.derive(kc, b * rows + i)
-            ds = d_sign[b, i]
-            for j in range(cols):
-                n = 0
-                for q in range(nwords):
-                    n += _popcount(dbits[b, i, q] & xbits[b, j, q])
-                if n == 0:
-                    continue
-                up = x_sign[b, j] * ds < 0
-                dw = dw_up[i, j] if up else dw_down[i, j]
-                lo = bmin[i, j]
-                hi = bmax[i, j]
-                wij = w[i, j]
-                ck = rng.derive(kb, j)
-                for k in range(n):
-                    wij = _clip(step(law, wij, up, dw, lo, hi, cp, i, j, gp, rng.normal(ck, k)),
-                                lo, hi)
-                w[i, j] = wij
-                touched[i, j] = True
-                if up:
-                    n_up += n
-                else:
-                    n_down += n
+                live = live or dbits[b, i, q] != 0
+            if live:
+                kb = rng.derive(kc, b * rows + i)
+                ds = d_sign[b, i]
+                for j in range(cols):
+                    n = 0
+                    for q in range(nwords):
+                        n += _popcount(dbits[b, i, q] & xbits[b, j, q])
+                    if n > 0:
+                        up = x_sign[b, j] * ds < 0
+                        dw = dw_up[i, j] if up else dw_down[i, j]
+                        lo = bmin[i, j]
+                        hi = bmax[i, j]
+                        wij = w[i, j]
+                        ck = rng.derive(kb, j)
+                        for k in range(n):
+                            wij = _clip(step(law, wij, up, dw, lo, hi, cp, i, j, gp,
+                                             rng.normal(ck, k)), lo, hi)
+                        w[i, j] = wij
+                        touched[i, j] = True
+                        if up:
+                            n_up += n
+                        else:
+                            n_down += n
         counts[i, 0] = n_up
         counts[i, 1] = n_down
     return counts
