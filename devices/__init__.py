@@ -14,11 +14,13 @@ from .models import (FAMILIES, ConstantStep, ExpStep, LinearStep, PiecewiseStep,
                      PulsedDevice, SoftBounds, SoftBoundsReference)
 from .aihwkit_compat import from_aihwkit, known_classes
 from .presets import PRESETS, Preset, get_preset, preset
+from .response import PulseResponse, pulse_response
+from .fit import FitResult, fit
 from .update import UpdateParameters, pulse_probabilities
 
 __all__ = [
     "DeviceArray", "DeviceError", "PulsedDevice", "ConstantStep", "LinearStep", "SoftBounds",
     "ExpStep", "PowStep", "PiecewiseStep", "SoftBoundsReference", "FAMILIES", "UpdateParameters",
     "pulse_probabilities", "from_aihwkit", "known_classes", "PRESETS", "Preset", "get_preset",
-    "preset",
+    "preset", "PulseResponse", "pulse_response", "FitResult", "fit",
 ]

@@ -71,9 +71,24 @@ def array(owner, name, value, *, shape=None, ndim=None, dtype=np.float64, finite
 
     ``shape`` entries may be ``None`` to accept any length on that axis.
     """
+    target = np.dtype(dtype)
     try:
+        if target.kind in "biu":
+            # Casting silently turns NaN into garbage and 0.7 into 0; refuse instead.
+            raw = np.asarray(value)
+            if raw.dtype.kind in "fc":
+                bad = ~np.isfinite(raw) | (raw != np.round(raw.real))
+                if target.kind == "b":
+                    bad |= (raw != 0) & (raw != 1)
+                if np.any(bad):
+                    where = tuple(int(b) for b in np.argwhere(bad)[0])
+                    allowed = "0 or 1" if target.kind == "b" else "whole numbers"
+                    raise DeviceError(f"{owner}.{name} must hold {allowed}; found "
+                                      f"{raw[where]!r} at index {where}")
         arr = np.ascontiguousarray(value, dtype=dtype)
     except (TypeError, ValueError) as exc:
+        if isinstance(exc, DeviceError):
+            raise
         raise TypeError(f"{owner}.{name} must be array-like of {np.dtype(dtype).name}, "
                         f"got {type(value).__name__}") from exc
     if ndim is not None and arr.ndim != ndim:

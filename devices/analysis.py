@@ -7,7 +7,7 @@ import numpy as np
 from .models import PulsedDevice
 
 _SPREADS = ("dw_min_dtod", "dw_min_std", "w_min_dtod", "w_max_dtod", "up_down_dtod",
-            "lifetime_dtod", "reset_dtod", "diffusion_dtod", "gamma_up_dtod",
+            "lifetime_dtod", "reset_dtod", "reset_std", "diffusion_dtod", "gamma_up_dtod",
             "gamma_down_dtod", "pow_gamma_dtod", "pow_up_down_dtod", "slope_up_dtod",
             "slope_down_dtod", "reference_std", "write_noise_std", "corrupt_devices_prob",
             "dw_min_std_add", "dw_min_std_slope")

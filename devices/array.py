@@ -244,7 +244,7 @@ class DeviceArray:
         scale = V.real(self._owner(), "decay(scale)", scale, low=0.0)
         if self.model.lifetime == 0.0:
             return
-        K.decay(self._w, self.reset_bias, self.decay_rate, scale)
+        K.decay(self._w, self.reset_bias, self.decay_rate, self.bmin, self.bmax, scale)
         self._refresh_visible(np.ones(self.shape, dtype=np.bool_))
 
     def diffuse(self, scale=1.0):

@@ -240,8 +240,12 @@ STREAM_D = _STREAM_D
 
 
 @njit(cache=True, parallel=True)
-def decay(w, reset_bias, rate, scale):
-    """Relax toward the reset bias: ``w <- (w - b)(1 - scale * rate) + b``."""
+def decay(w, reset_bias, rate, bmin, bmax, scale):
+    """Relax toward the reset bias, then clip: ``w <- clip((w - b)(1 - scale * rate) + b)``.
+
+    The clip matters for stuck (corrupt) cells, whose bounds coincide, and for a reset bias
+    drawn outside a cell's bounds: decay must never carry a weight past what the device holds.
+    """
     rows, cols = w.shape
     for i in prange(rows):
         for j in range(cols):
@@ -250,7 +254,8 @@ def decay(w, reset_bias, rate, scale):
                 f = 1.0 - scale * r
                 if f < 0.0:
                     f = 0.0
-                w[i, j] = (w[i, j] - reset_bias[i, j]) * f + reset_bias[i, j]
+                w[i, j] = _clip((w[i, j] - reset_bias[i, j]) * f + reset_bias[i, j],
+                                bmin[i, j], bmax[i, j])
 
 
 @njit(cache=True, parallel=True)
