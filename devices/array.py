@@ -239,12 +239,31 @@ class DeviceArray:
         return int(applied[0]), int(applied[1])
 
     # ------------------------------------------------------ slow processes
-    def decay(self, scale=1.0):
-        """One mini-batch of decay toward the reset bias (``lifetime`` of the model)."""
-        scale = V.real(self._owner(), "decay(scale)", scale, low=0.0)
-        if self.model.lifetime == 0.0:
-            return
-        K.decay(self._w, self.reset_bias, self.decay_rate, self.bmin, self.bmax, scale)
+    def decay(self, scale=1.0, rate=None):
+        """One mini-batch of decay toward the reset bias.
+
+        Parameters
+        ----------
+        scale : float
+            Multiplies the per-cell rate (``1/lifetime`` of the model), e.g. the number of
+            mini-batches this call stands for.
+        rate : float, optional
+            A uniform rate instead of the model's lifetime: ``w <- b + (w - b)(1 - scale *
+            rate)``. This is how a weight decay of a learning rule acts on a device: the
+            device relaxes toward its own reset value, not toward exactly zero.
+        """
+        owner = self._owner()
+        scale = V.real(owner, "decay(scale)", scale, low=0.0)
+        if rate is None:
+            if self.model.lifetime == 0.0:
+                return
+            rates = self.decay_rate
+        else:
+            rate = V.real(owner, "decay(rate)", rate, low=0.0, high=1.0)
+            if rate == 0.0:
+                return
+            rates = np.full(self.shape, rate)
+        K.decay(self._w, self.reset_bias, rates, self.bmin, self.bmax, scale)
         self._refresh_visible(np.ones(self.shape, dtype=np.bool_))
 
     def diffuse(self, scale=1.0):

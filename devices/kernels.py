@@ -187,43 +187,70 @@ def pulsed_update(law, w, x_sign, d_sign, xbits, dbits, dw_up, dw_down, bmin, bm
     ``+lr * outer(d, x)``). Samples are applied in batch order, each pulse followed by
     the clip to the cell's bounds. ``touched[i, j]`` is set where a cell got a pulse.
     Returns per-row counts of up and down pulses, shape ``(rows, 2)``.
+
+    Which cells of a row fire is random, so a branch per cell mispredicts often and costs
+    more than the pulse itself; the row is therefore first compacted, branch-free, into the
+    list of firing columns, and only that list is walked.
     """
     literally(law)
     rows, cols = w.shape
     batch = xbits.shape[0]
     nwords = xbits.shape[2]
+    slots = 64 * nwords
     counts = np.zeros((rows, 2), dtype=np.int64)
     kc = rng.derive(key, _STREAM_C2C)
     for i in prange(rows):
         n_up = 0
         n_down = 0
+        hit_j = np.empty(cols, dtype=np.int64)
+        hit_n = np.empty(cols, dtype=np.int64)
+        xi = np.empty(4 * cols)
         for b in range(batch):
             live = False
             for q in range(nwords):
                 live = live or dbits[b, i, q] != 0
-            if live:
-                kb = rng.derive(kc, b * rows + i)
-                ds = d_sign[b, i]
-                for j in range(cols):
-                    n = 0
-                    for q in range(nwords):
-                        n += _popcount(dbits[b, i, q] & xbits[b, j, q])
-                    if n > 0:
-                        up = x_sign[b, j] * ds < 0
-                        dw = dw_up[i, j] if up else dw_down[i, j]
-                        lo = bmin[i, j]
-                        hi = bmax[i, j]
-                        wij = w[i, j]
-                        ck = rng.derive(kb, j)
-                        for k in range(n):
-                            wij = _clip(step(law, wij, up, dw, lo, hi, cp, i, j, gp,
-                                             rng.normal(ck, k)), lo, hi)
-                        w[i, j] = wij
-                        touched[i, j] = True
-                        if up:
-                            n_up += n
-                        else:
-                            n_down += n
+            if not live:
+                continue
+            m = 0
+            for j in range(cols):
+                n = 0
+                for q in range(nwords):
+                    n += _popcount(dbits[b, i, q] & xbits[b, j, q])
+                hit_j[m] = j
+                hit_n[m] = n
+                m += n > 0
+            kb = rng.derive(kc, b * rows + i)
+            # Draw the c2c normals of the whole row first: independent draws pipeline,
+            # whereas drawn inside the weight recursion each waits for the last.
+            total = 0
+            for h in range(m):
+                total += hit_n[h]
+            if total > xi.shape[0]:
+                xi = np.empty(2 * total)
+            # Counter of pulse k of column j: j * slots + k (k < n <= slots), unique per draw.
+            pos = 0
+            for h in range(m):
+                base = hit_j[h] * slots
+                for k in range(hit_n[h]):
+                    xi[pos] = rng.normal(kb, base + k)
+                    pos += 1
+            ds = d_sign[b, i]
+            pos = 0
+            for h in range(m):
+                j = hit_j[h]
+                n = hit_n[h]
+                up = x_sign[b, j] * ds < 0
+                dw = dw_up[i, j] if up else dw_down[i, j]
+                lo = bmin[i, j]
+                hi = bmax[i, j]
+                wij = w[i, j]
+                for k in range(n):
+                    wij = _clip(step(law, wij, up, dw, lo, hi, cp, i, j, gp, xi[pos]), lo, hi)
+                    pos += 1
+                w[i, j] = wij
+                touched[i, j] = True
+                n_up += n * up
+                n_down += n * (not up)
         counts[i, 0] = n_up
         counts[i, 1] = n_down
     return counts

@@ -391,6 +391,19 @@ def test_no_lifetime_no_decay():
     np.testing.assert_array_equal(arr.hidden_weights, 0.2)
 
 
+def test_decay_with_explicit_rate_ignores_lifetime():
+    """A rule's weight decay: uniform rate toward each cell's own reset bias."""
+    model = D.ConstantStep(lifetime=0.0, reset=0.0, reset_dtod=0.05)
+    arr = model.realize((10, 10), seed=54)
+    arr.set_weights(np.random.default_rng(5).uniform(-0.3, 0.3, arr.shape))
+    w0 = arr.hidden_weights
+    arr.decay(rate=0.1)
+    np.testing.assert_allclose(arr.hidden_weights,
+                               (w0 - arr.reset_bias) * 0.9 + arr.reset_bias, rtol=1e-12)
+    with pytest.raises(ValueError, match="rate"):
+        arr.decay(rate=1.5)
+
+
 def test_decay_keeps_weights_within_bounds():
     """A decay target beyond a cell's bound must not carry the weight past the bound."""
     model = D.ConstantStep(lifetime=2.0, reset=0.0, reset_dtod=1.0, w_min=-0.2, w_max=0.2,
