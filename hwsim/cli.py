@@ -1,6 +1,6 @@
 """The ``hwsim`` command line.
 
-    hwsim run [--device NAME] [--epochs N] [--seed S] [--out DIR]
+    hwsim run [CONFIG.toml] [--out DIR] [--resume] [--quiet]
     hwsim devices list
     hwsim devices show NAME [--plot out.png] [--cells N] [--pulses N] [--seed S]
 """
@@ -33,12 +33,15 @@ def _parser():
                                 "emulator: device physics, on-device learning, compilation.")
     sub = p.add_subparsers(title="commands")
 
-    run = sub.add_parser("run", help="the main job: learn a linear teacher by pulsed updates on a "
-                         "device preset, next to the float reference")
-    run.add_argument("--device", default="ecram", help="device preset (default: ecram)")
-    run.add_argument("--epochs", type=int, default=12)
-    run.add_argument("--seed", type=int, default=0)
-    run.add_argument("--out", default="hwsim-out/run", help="folder for run.json and run.png")
+    run = sub.add_parser("run", help="the main job: train a network of tiles on a task on the "
+                         "ideal and the device target and compare accuracy, cost and speed")
+    run.add_argument("config", nargs="?", default=None,
+                     help="run configuration (TOML); default: the built-in Mackey-Glass job")
+    run.add_argument("--out", default=None, help="results folder (default: the config's out, "
+                     "hwsim-out/run)")
+    run.add_argument("--resume", action="store_true",
+                     help="continue from the checkpoints in the results folder")
+    run.add_argument("--quiet", action="store_true", help="no progress bars")
     run.set_defaults(func=_cmd_run)
 
     dev = sub.add_parser("devices", help="device presets and families")
@@ -149,23 +152,9 @@ def _plot_show(name, model, resp, path):
 
 
 def _cmd_run(args):
-    from hwsim.experiments import device_regression as job
-    from hwsim.io_utils import PlotUnavailable, write_json
+    from hwsim.experiments import main_run
 
-    out = Path(args.out)
-    print(f"hwsim run: linear teacher 8x16 learned by pulsed SGD on '{args.device}' "
-          "(exact reads; tiles with DAC/ADC come with hwsim.AnalogTile)")
-    res = job.run(args.device, epochs=args.epochs, seed=args.seed)
-    write_json(out / "run.json", res.to_dict())
-    print(f"final mse: float {res.float_mse[-1]:.5f}  device {res.device_mse[-1]:.5f}  "
-          f"(start {res.initial_mse:.4f})")
-    print(f"pulses applied: {res.pulses_up} up, {res.pulses_down} down; "
-          f"emulation time {res.seconds:.2f} s")
-    print(f"wrote {out / 'run.json'}")
-    try:
-        print(f"wrote {job.plot(res, out / 'run.png')}")
-    except PlotUnavailable as exc:
-        print(f"(no plot: {exc})")
+    main_run.run(args.config, out=args.out, resume=args.resume, progress=not args.quiet)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,226 @@
+"""The configuration of a training run (``hwsim run CONFIG.toml``), validated as a whole.
+
+A run file is TOML with these tables; every key is optional and unknown keys are an error
+that names the table and lists the known keys::
+
+    seed = 0                      # initial weights, devices, noise, data order
+    out = "hwsim-out/run"         # results folder
+
+    [task]                        # a built-in task, hwsim.tasks.get_task(name, **rest)
+    name = "mackey-glass"
+    layout = "feedforward"
+    window = 8
+
+    [network]                     # hwsim.networks.mlp(input, *hidden, output)
+    hidden = [32]
+    activation = "tanh"
+
+    [device]                      # one of: preset = NAME | aihwkit class + parameters |
+    preset = "ecram"              # family = NAME (a devices family) + parameters
+
+    [io]                          # hwsim.io.IOConfig: dac_bits/adc_bits or any IOConfig field
+    dac_bits = 8
+    adc_bits = 8
+
+    [update]                      # hwsim.tile.UpdateConfig (aihwkit UpdateParameters names)
+    desired_bl = 31
+
+    [rule]                        # hwsim.rules.get_rule(name, **rest)
+    name = "pulsed-sgd"
+    lr = 0.05
+
+    [train]
+    epochs = 20
+    batch_size = 16
+
+    [cost]                        # overrides of hwsim.cost.CostTable fields
+"""
+
+import dataclasses
+import tomllib
+from pathlib import Path
+
+import devices
+
+from . import _validate as V
+from .errors import ConfigError
+from .io import IOConfig
+from .tile import UpdateConfig
+
+__all__ = ["RunConfig", "load_run_config", "DEFAULT_RUN"]
+
+#: The built-in main job: Mackey-Glass one-step prediction from a window of 8 past values,
+#: a 8-64-1 tanh network of ECRAM tiles with 8-bit converters.
+DEFAULT_RUN = {
+    "seed": 0,
+    "out": "hwsim-out/run",
+    "task": {"name": "mackey-glass", "layout": "feedforward", "window": 8, "horizon": 1,
+             "n_train": 4000, "n_test": 500},
+    "network": {"hidden": [64], "activation": "tanh"},
+    "device": {"preset": "ecram"},
+    "io": {"dac_bits": 8, "adc_bits": 8},
+    "update": {},
+    "rule": {"name": "pulsed-sgd", "lr": 0.05},
+    "train": {"epochs": 30, "batch_size": 16},
+    "cost": {},
+}
+
+_TOP = ("seed", "out", "task", "network", "device", "io", "update", "rule", "train", "cost")
+_TABLES = ("task", "network", "device", "io", "update", "rule", "train", "cost")
+_NETWORK = ("hidden", "activation", "output_activation")
+_TRAIN = ("epochs", "batch_size")
+
+
+def _unknown(where, given, known):
+    extra = sorted(set(given) - set(known))
+    if extra:
+        raise ConfigError(f"run config [{where}]: unknown key(s) {', '.join(map(repr, extra))}; "
+                          f"known: {', '.join(known)}")
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    """A validated run configuration (see the module docstring for the file format).
+
+    Build with :meth:`from_dict` or :func:`load_run_config`; the raw tables are kept so that
+    the results JSON records exactly what was asked.
+    """
+
+    seed: int
+    out: str
+    task: dict
+    network: dict
+    device: dict
+    io: dict
+    update: dict
+    rule: dict
+    train: dict
+    cost: dict
+
+    @classmethod
+    def from_dict(cls, data, base=None):
+        """Validate ``data`` on top of ``base`` (default: :data:`DEFAULT_RUN`).
+
+        Tables given in ``data`` replace those of ``base`` key by key, except ``task`` and
+        ``device``, which are replaced whole (a task or a device is one thing, not a merge
+        of two), and ``rule`` when it names another rule.
+        """
+        if not isinstance(data, dict):
+            raise ConfigError(f"run config must be a table (dict), got {type(data).__name__}")
+        _unknown("top level", data, _TOP)
+        merged = {k: (dict(v) if isinstance(v, dict) else v)
+                  for k, v in (DEFAULT_RUN if base is None else base).items()}
+        for key, value in data.items():
+            if key in _TABLES:
+                if not isinstance(value, dict):
+                    raise ConfigError(f"run config [{key}] must be a table, got {value!r}")
+                whole = key in ("task", "device") or (
+                    key == "rule" and value.get("name", merged[key].get("name"))
+                    != merged[key].get("name"))
+                merged[key] = dict(value) if whole else {**merged[key], **value}
+            else:
+                merged[key] = value
+        config = cls(**merged)
+        config.check()
+        return config
+
+    def check(self):
+        """Build every part once, so that any mistake surfaces before a run starts."""
+        V.seed("run config", self.seed)
+        if not isinstance(self.out, str) or not self.out:
+            raise ConfigError(f"run config: out must be a folder name, got {self.out!r}")
+        self.make_task()
+        _unknown("network", self.network, _NETWORK)
+        hidden = self.network.get("hidden", [])
+        if not isinstance(hidden, list):
+            raise ConfigError(f"run config [network] hidden must be a list of widths, got "
+                              f"{hidden!r}")
+        for k, width in enumerate(hidden):
+            V.integer("run config [network]", f"hidden[{k}]", width, low=1)
+        self.make_device()
+        self.make_io()
+        self.make_update()
+        self.make_rule()
+        _unknown("train", self.train, _TRAIN)
+        V.integer("run config [train]", "epochs", self.train.get("epochs", 10), low=1)
+        V.integer("run config [train]", "batch_size", self.train.get("batch_size", 16), low=1)
+        self.make_cost_table()
+
+    # ------------------------------------------------------------ builders
+    def make_task(self):
+        from .tasks import get_task
+        params = dict(self.task)
+        name = params.pop("name", None)
+        if name is None:
+            raise ConfigError("run config [task]: give the task's name")
+        params.setdefault("seed", self.seed)
+        return get_task(name, **params)
+
+    def make_device(self):
+        """The device model: a preset, an aihwkit class, or a devices family by name."""
+        spec = dict(self.device)
+        try:
+            if "preset" in spec:
+                name = spec.pop("preset")
+                return devices.preset(name, **spec)
+            if "class" in spec:
+                return devices.from_aihwkit(spec)
+            if "family" in spec:
+                name = spec.pop("family")
+                families = {cls.__name__: cls for cls in devices.FAMILIES}
+                if name not in families:
+                    raise ConfigError(f"run config [device] family must be one of "
+                                      f"{sorted(families)}, got {name!r}")
+                return families[name](**spec)
+        except TypeError as exc:
+            raise ConfigError(f"run config [device]: {exc}") from None
+        except devices.DeviceError as exc:
+            raise ConfigError(f"run config [device]: {exc}") from None
+        raise ConfigError("run config [device] needs one of the keys 'preset', 'class' "
+                          "(an aihwkit device class) or 'family' (a devices family)")
+
+    def make_io(self):
+        params = dict(self.io)
+        try:
+            if "dac_bits" in params or "adc_bits" in params:
+                return IOConfig.from_bits(params.pop("dac_bits", 8), params.pop("adc_bits", 8),
+                                          **params)
+            return IOConfig(**params)
+        except TypeError as exc:
+            raise ConfigError(f"run config [io]: {exc}") from None
+
+    def make_update(self):
+        known = UpdateConfig.field_names()
+        _unknown("update", self.update, known)
+        try:
+            return UpdateConfig(**self.update)
+        except devices.DeviceError as exc:
+            raise ConfigError(f"run config [update]: {exc}") from None
+
+    def make_rule(self):
+        from .rules import get_rule
+        params = dict(self.rule)
+        name = params.pop("name", "pulsed-sgd")
+        return get_rule(name, **params)
+
+    def make_cost_table(self):
+        from .cost import CostTable
+        return CostTable.from_dict(self.cost)
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+
+def load_run_config(path=None):
+    """The run configuration of a TOML file, or the built-in default when ``path`` is None."""
+    if path is None:
+        return RunConfig.from_dict({})
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"run config file {str(path)!r} does not exist")
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"run config file {str(path)!r} is not valid TOML: {exc}") from None
+    return RunConfig.from_dict(data)

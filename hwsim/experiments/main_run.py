@@ -1,0 +1,195 @@
+"""The main job, ``hwsim run [CONFIG.toml]``: one network trained on both targets.
+
+The same device graph is trained on the ideal target (float tiles) and on the device target
+(analog tiles: device physics, DAC/ADC periphery, pulsed updates, errors from analog
+transposed reads), from the same initial weights and data order. The job prints a table of
+the task metric, the energy and latency per inference and per training sample, the pulses
+and the emulation wall time of each target, and writes ``run.json`` and ``run.png``
+(learning curves and test predictions) to its results folder.
+"""
+
+import platform
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__
+from ..config import load_run_config
+from ..cost import estimate
+from ..io_utils import PlotUnavailable, pyplot, save_figure, write_json
+from ..networks import mlp
+from ..train import Trainer
+
+TARGETS = ("ideal", "device")
+
+
+def build_graph(config, task):
+    """The run's network: ``mlp([inputs, *hidden, outputs])`` with the configured tiles."""
+    net = config.network
+    sizes = [task.input_size, *net.get("hidden", []), task.output_size]
+    return mlp(sizes, net.get("activation", "tanh"),
+               output_activation=net.get("output_activation", "identity"),
+               device=config.make_device(), io=config.make_io(), update=config.make_update(),
+               name="run")
+
+
+def _cost(tiles, table, inferences, digital_ops):
+    counters = {name: (dict(t.counters), (t.out_size, t.in_size)) for name, t in tiles.items()}
+    return estimate(counters, table, inferences=inferences, digital_ops=digital_ops)
+
+
+def _reset_counters(tiles):
+    for tile in tiles.values():
+        tile.reset_counters()
+
+
+def _activations(graph):
+    """Digital elementwise operations per sample (one per element of each function)."""
+    sizes = graph.build().sizes
+    return sum(sizes[op.y] for op in graph.ops if op.kind == "Elementwise")
+
+
+def train_target(config, graph, task, target, out, resume, progress):
+    """Train on one target; return its summary dict and the trained trainer."""
+    ckpt = out / "checkpoints" / target
+    if not resume and ckpt.exists():
+        shutil.rmtree(ckpt)
+    trainer = Trainer(graph, task, config.make_rule(), target=target,
+                      epochs=config.train.get("epochs", 10),
+                      batch_size=config.train.get("batch_size", 16), seed=config.seed,
+                      checkpoint_dir=ckpt, progress=progress)
+    t0 = time.perf_counter()
+    result = trainer.fit()
+    seconds = time.perf_counter() - t0
+    tiles = trainer.sim.tiles
+    n_train = task.x_train.shape[0] * len(result.history)
+    per_sample_ops = _activations(graph)
+    table = config.make_cost_table()
+    training = _cost(tiles, table, n_train, per_sample_ops * n_train)
+    _reset_counters(tiles)
+    t1 = time.perf_counter()
+    predictions = trainer.predict(task.x_test)
+    infer_seconds = time.perf_counter() - t1
+    n_test = task.x_test.shape[0]
+    inference = _cost(tiles, table, n_test, per_sample_ops * n_test)
+    pulses = sum(h["pulses"] for h in result.history)
+    summary = {
+        "target": target, "metric": result.metric, "final_metric": result.final_metric,
+        "history": result.history, "train_seconds": seconds,
+        "train_samples_per_s": (task.x_train.shape[0] * (len(result.history) -
+                                                         result.resumed_from)) / seconds
+        if seconds > 0 else None,
+        "inference_seconds": infer_seconds, "pulses": pulses,
+        "resumed_from_epoch": result.resumed_from,
+        "cost_inference": inference.to_dict(), "cost_training": training.to_dict(),
+    }
+    return summary, predictions
+
+
+def _fmt_si(value, unit):
+    if value is None:
+        return "-"
+    for scale, prefix in ((1e-15, "f"), (1e-12, "p"), (1e-9, "n"), (1e-6, "u"), (1e-3, "m"),
+                          (1.0, "")):
+        if abs(value) < scale * 1000:
+            return f"{value / scale:.3g} {prefix}{unit}"
+    return f"{value:.3g} {unit}"
+
+
+def _hw(result, cost, key, unit):
+    """A hardware cost figure; the ideal target is the float reference, not hardware."""
+    if result["target"] == "ideal":
+        return "-"
+    return _fmt_si(result[cost][key], unit)
+
+
+def summary_table(results, metric):
+    """The printed comparison, one column per target."""
+    rows = [("", *(r["target"] for r in results))]
+    rows.append((f"test {metric}", *(f"{r['final_metric']:.4f}" for r in results)))
+    rows.append(("energy / inference",
+                 *(_hw(r, "cost_inference", "energy_per_inference_j", "J") for r in results)))
+    rows.append(("latency / inference",
+                 *(_hw(r, "cost_inference", "latency_per_inference_s", "s") for r in results)))
+    rows.append(("energy / train sample",
+                 *(_hw(r, "cost_training", "energy_per_inference_j", "J") for r in results)))
+    rows.append(("pulses", *(f"{r['pulses']:,}" for r in results)))
+    rows.append(("emulation time", *(f"{r['train_seconds']:.1f} s" for r in results)))
+    rows.append(("train samples / s", *(f"{r['train_samples_per_s']:,.0f}"
+                                        if r["train_samples_per_s"] else "-" for r in results)))
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(str(c).rjust(w) if i else str(c).ljust(w)
+                               for i, (c, w) in enumerate(zip(row, widths))) for row in rows)
+
+
+def plot(results, task, predictions, path):
+    """Learning curves of both targets and test predictions against the truth."""
+    plt = pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    ax = axes[0]
+    colors = {"ideal": "C0", "device": "C3"}
+    for r in results:
+        epochs = [h["epoch"] for h in r["history"]]
+        c = colors.get(r["target"])
+        ax.plot(epochs, [h["test_metric"] for h in r["history"]], marker="o", ms=3, color=c,
+                label=f"{r['target']}: test {task.metric}")
+        ax.plot(epochs, [h["train_loss"] for h in r["history"]], ls="--", lw=1, color=c,
+                label=f"{r['target']}: train loss")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(f"test {task.metric} / train loss")
+    ax.set_yscale("log")
+    ax.set_title("learning curves")
+    ax.legend(fontsize=8)
+    ax = axes[1]
+    y = np.asarray(task.y_test)
+    if task.kind == "regression" and y.ndim == 2:
+        n = min(200, y.shape[0])
+        ax.plot(y[:n, 0], color="k", lw=1.5, label="truth")
+        for r in results:
+            ax.plot(predictions[r["target"]][:n, 0], lw=1, label=r["target"],
+                    color=colors.get(r["target"]))
+        ax.set_xlabel("test sample")
+        ax.set_ylabel("output 0")
+        ax.set_title(f"{task.name}: prediction vs truth")
+    else:
+        names = [r["target"] for r in results]
+        ax.bar(names, [r["final_metric"] for r in results], color=["C0", "C1"])
+        ax.set_ylabel(f"test {task.metric}")
+        ax.set_title(task.name)
+    ax.legend(fontsize=8) if ax.get_legend_handles_labels()[0] else None
+    fig.tight_layout()
+    save_figure(fig, path)
+    plt.close(fig)
+    return path
+
+
+def run(config_path=None, out=None, resume=False, progress=True, echo=print):
+    """Run the main job; returns the results dict (also written to ``out/run.json``)."""
+    config = load_run_config(config_path)
+    out = Path(out or config.out)
+    task = config.make_task()
+    graph = build_graph(config, task)
+    echo(f"hwsim run: {task!r}")
+    shapes = ", ".join(f"{name} {t.out_size}x{t.in_size}" for name, t in graph.tiles.items())
+    echo(f"  tiles {shapes}; device {type(config.make_device()).__name__} {config.device}; "
+         f"io {config.io}; rule {config.rule}")
+    results, predictions = [], {}
+    for target in TARGETS:
+        summary, pred = train_target(config, graph, task, target, out, resume, progress)
+        results.append(summary)
+        predictions[target] = pred
+    echo("")
+    echo(summary_table(results, task.metric))
+    data = {"hwsim_version": __version__, "config": config.to_dict(),
+            "task": repr(task), "graph": graph.to_dict(), "results": results,
+            "machine": {"python": platform.python_version(),
+                        "platform": platform.platform()}}
+    json_path = write_json(out / "run.json", data)
+    echo(f"\nwrote {json_path}")
+    try:
+        echo(f"wrote {plot(results, task, predictions, out / 'run.png')}")
+    except PlotUnavailable as exc:
+        echo(f"no plot: {exc}")
+    return data

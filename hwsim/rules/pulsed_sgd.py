@@ -1,0 +1,62 @@
+"""Stochastic gradient descent done by the devices themselves.
+
+The error reaches every tile through analog transposed reads of the tiles above it (the
+simulator's backward pass on the device target), and each tile is then updated in place by
+its own pulsed outer-product update toward ``-lr d.T @ x``: the update of Gokmen & Vlasov's
+resistive processing unit (2016), and what aihwkit calls analog SGD.
+"""
+
+from dataclasses import dataclass
+
+from .. import _validate as V
+from ..errors import ConfigError
+from .base import Rule, register
+
+
+@register("pulsed-sgd")
+@dataclass(frozen=True)
+class PulsedSGD(Rule):
+    """Backprop errors from analog backward reads; each tile updated by its pulses.
+
+    Parameters
+    ----------
+    lr : float
+        Learning rate (> 0). The target change of a tile is ``-lr d.T @ x`` summed over the
+        batch, with ``d`` already averaged over the batch by the loss.
+    weight_decay : float
+        L2 weight decay (>= 0). On devices it is decay toward each cell's reset value at
+        rate ``lr * weight_decay`` per update, i.e. the devices' own relaxation; on the
+        ideal target plain shrinkage toward 0.
+    per_sample : bool
+        Update after every sample (online SGD, one pulse train per sample on fresh
+        weights) instead of once per mini-batch with the batch's errors (the default;
+        the devices still apply the batch's pulse trains sample by sample).
+
+    Notes
+    -----
+    Tiles are updated in the graph's tile order, so the result is deterministic.
+    """
+
+    lr: float = 0.01
+    weight_decay: float = 0.0
+    per_sample: bool = False
+
+    def __post_init__(self):
+        owner = type(self).__name__
+        object.__setattr__(self, "lr", V.real(owner, "lr", self.lr, low=0.0, low_open=True))
+        object.__setattr__(self, "weight_decay",
+                           V.real(owner, "weight_decay", self.weight_decay, low=0.0))
+        object.__setattr__(self, "per_sample", V.boolean(owner, "per_sample", self.per_sample))
+        if self.lr * self.weight_decay >= 1.0:
+            raise ConfigError(f"{owner}: lr * weight_decay must be < 1 (a decay step cannot "
+                                f"overshoot zero), got {self.lr} * {self.weight_decay}")
+
+    def apply(self, sim, lr_scale=1.0):
+        """Update every tile of ``sim`` from its recorded ``(x, d)`` pairs."""
+        lr = self.lr * lr_scale
+        for name, tile in sim.tiles.items():
+            x, d = sim.local_signals(name)
+            if x.shape[0]:
+                tile.update(x, d, lr)
+            if self.weight_decay:
+                tile.decay(rate=lr * self.weight_decay)

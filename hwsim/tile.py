@@ -1,0 +1,414 @@
+"""Analog tiles: a device array with its periphery, and the float reference.
+
+:class:`AnalogTile` is a crossbar of ``out_size x in_size`` devices (or unit cells) with
+DACs, ADCs and noise on its reads (:mod:`hwsim.io`) and pulsed outer-product updates
+(:mod:`devices`). :class:`IdealTile` has the same interface in exact float64 arithmetic;
+with perfect IO, float updates and a noise-free, wide-bounded device the two agree to
+rounding (the conformance test of ``tests/hwsim/test_tile.py``).
+
+Both count events for the cost model in ``tile.counters`` (:data:`COUNTER_KEYS`).
+"""
+
+import numpy as np
+
+import devices
+from devices import PulsedDevice, UpdateParameters
+
+from . import _validate as V
+from . import io as _io
+from .cells import UnitCell, UnitCellArray
+from .errors import ConfigError
+from .io import IOConfig
+
+#: The update configuration of a tile is :class:`devices.UpdateParameters` itself (aihwkit's
+#: ``UpdateParameters`` names: ``desired_bl``, ``fixed_bl``, ``update_bl_management``,
+#: ``update_management``, ``um_grad_scale``, ``pulse_type``); the tile needs no more fields.
+UpdateConfig = UpdateParameters
+
+#: Event counters of a tile, all ints.
+#:
+#: ``mvm_forward``, ``mvm_backward``
+#:     vectors read (one per sample; bound-management repeats not included)
+#: ``dac_forward``, ``adc_forward``, ``dac_backward``, ``adc_backward``
+#:     conversions (``in_size`` DAC and ``out_size`` ADC per forward vector, the reverse
+#:     backward), bound-management repeats included
+#: ``cell_reads_forward``, ``cell_reads_backward``
+#:     vectors x rows x cols, repeats included
+#: ``pulses_up``, ``pulses_down``
+#:     device pulses sent by updates (unit-cell refresh rewrites included)
+#: ``updates``
+#:     samples updated
+#: ``bm_repeats``
+#:     extra forward vector reads made by bound management
+COUNTER_KEYS = ("mvm_forward", "mvm_backward", "dac_forward", "adc_forward", "dac_backward",
+                "adc_backward", "cell_reads_forward", "cell_reads_backward", "pulses_up",
+                "pulses_down", "updates", "bm_repeats")
+
+# Stream tags under a tile seed: each use of randomness has its own generator, so adding
+# reads does not change the initial weights or the device draws.
+_INIT, _IO, _PROGRAM, _DEVICE = 1, 2, 3, 4
+
+
+def _generator(seed, tag):
+    return np.random.default_rng(np.random.SeedSequence([seed, 0x711E, tag]))
+
+
+def _device_seed(seed):
+    state = np.random.SeedSequence([seed, 0x711E, _DEVICE]).generate_state(1, np.uint64)[0]
+    return int(state >> np.uint64(1))
+
+
+class _Tile:
+    """What both tiles share: sizes, argument checks, counters, initial weights."""
+
+    def __init__(self, out_size, in_size, seed):
+        owner = type(self).__name__
+        self.out_size = V.integer(owner, "out_size", out_size, low=1)
+        self.in_size = V.integer(owner, "in_size", in_size, low=1)
+        self.seed = V.seed(owner, seed)
+        self.counters = dict.fromkeys(COUNTER_KEYS, 0)
+
+    @property
+    def shape(self):
+        """``(out_size, in_size)``."""
+        return (self.out_size, self.in_size)
+
+    def reset_counters(self):
+        """Set every counter to 0."""
+        for key in COUNTER_KEYS:
+            self.counters[key] = 0
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.out_size}, {self.in_size}, seed={self.seed})"
+
+    # --------------------------------------------------------------- checks
+    def _vectors(self, name, value, size, method):
+        """``value`` as a (batch, size) float64 array and whether it was one vector."""
+        owner = f"{type(self).__name__}.{method}"
+        arr = V.array(owner, name, value)
+        single = arr.ndim == 1
+        if single:
+            arr = arr[None, :]
+        if arr.ndim != 2 or arr.shape[1] != size:
+            raise ConfigError(f"{owner}: {name} must have shape ({size},) or (batch, {size}), "
+                              f"got {np.shape(value)}")
+        return arr, single
+
+    def _matrix(self, name, value, method):
+        return V.array(f"{type(self).__name__}.{method}", name, value, shape=self.shape)
+
+    def _update_args(self, x, d, lr):
+        x, _ = self._vectors("x", x, self.in_size, "update")
+        d, _ = self._vectors("d", d, self.out_size, "update")
+        if x.shape[0] != d.shape[0]:
+            raise ConfigError(f"{type(self).__name__}.update: x and d must have the same batch "
+                              f"size, got {x.shape[0]} and {d.shape[0]}")
+        lr = V.real(f"{type(self).__name__}.update", "lr", lr, low=0.0)
+        return x, d, lr
+
+    def _initial(self, init):
+        """Initial weights: uniform(+-1/sqrt(in_size)) from the seed, or ``init``."""
+        if init is None:
+            limit = 1.0 / np.sqrt(self.in_size)
+            return _generator(self.seed, _INIT).uniform(-limit, limit, self.shape)
+        return self._matrix("init", init, "__init__")
+
+    def _count_reads(self, direction, vectors, repeats):
+        n_in, n_out = (self.in_size, self.out_size) if direction == "forward" \
+            else (self.out_size, self.in_size)
+        reads = vectors + repeats
+        c = self.counters
+        c["mvm_" + direction] += vectors
+        c["dac_" + direction] += reads * n_in
+        c["adc_" + direction] += reads * n_out
+        c["cell_reads_" + direction] += reads * n_in * n_out
+        if direction == "forward":
+            c["bm_repeats"] += repeats
+
+
+# ====================================================================== ideal
+class IdealTile(_Tile):
+    """Float64 reference tile with the interface of :class:`AnalogTile`.
+
+    Exact reads ``x @ W.T`` and ``d @ W``, exact update ``W -= lr d.T @ x``; counters as
+    if it had converters (every read counts its vectors, conversions and cell reads; no
+    pulses, no bound-management repeats).
+
+    Parameters
+    ----------
+    out_size, in_size : int
+    seed : int
+        Seeds the initial weights (the same draw as an :class:`AnalogTile` of that seed).
+    init : array, optional
+        Initial weights ``(out_size, in_size)``; default uniform ``+-1/sqrt(in_size)``.
+    """
+
+    def __init__(self, out_size, in_size, seed=0, init=None):
+        super().__init__(out_size, in_size, seed)
+        self._w = np.array(self._initial(init), dtype=np.float64)
+        self._rng = _generator(self.seed, _PROGRAM)
+
+    def forward(self, x):
+        """``x @ W.T`` for ``x`` of shape (in,) or (batch, in)."""
+        x, single = self._vectors("x", x, self.in_size, "forward")
+        y = x @ self._w.T
+        self._count_reads("forward", x.shape[0], 0)
+        return y[0] if single else y
+
+    def backward(self, d):
+        """``d @ W`` for ``d`` of shape (out,) or (batch, out)."""
+        d, single = self._vectors("d", d, self.out_size, "backward")
+        y = d @ self._w
+        self._count_reads("backward", d.shape[0], 0)
+        return y[0] if single else y
+
+    def update(self, x, d, lr):
+        """``W -= lr d.T @ x`` (summed over the batch); returns (0, 0) pulses."""
+        x, d, lr = self._update_args(x, d, lr)
+        self._w -= lr * (d.T @ x)
+        self.counters["updates"] += x.shape[0]
+        return 0, 0
+
+    def program(self, weights, noise_std=None):
+        """Write ``weights`` (plus Gaussian noise of ``noise_std`` if given; default exact)."""
+        w = self._matrix("weights", weights, "program").copy()
+        if noise_std is not None:
+            std = V.real(f"{type(self).__name__}.program", "noise_std", noise_std, low=0.0)
+            w += std * self._rng.standard_normal(self.shape)
+        self._w = w
+
+    def weights(self):
+        """The weights (a copy)."""
+        return self._w.copy()
+
+    def hidden_weights(self):
+        return self._w.copy()
+
+    def set_weights(self, weights):
+        """Set the weights exactly."""
+        self._w = self._matrix("weights", weights, "set_weights").copy()
+
+    def decay(self, scale=1.0, rate=None):
+        """Weight decay ``W <- W (1 - scale * rate)`` when ``rate`` is given; else a no-op
+        (an ideal tile has no device lifetime)."""
+        if rate is not None:
+            rate = V.real(f"{type(self).__name__}.decay", "rate", rate, low=0.0, high=1.0)
+            self._w = self._w * (1.0 - V.real(f"{type(self).__name__}.decay", "scale", scale,
+                                               low=0.0) * rate)
+
+    def diffuse(self, scale=1.0):
+        """No-op (an ideal tile does not drift)."""
+
+
+# ====================================================================== analog
+def _realize(device, shape, seed):
+    """The runtime device state of ``device`` (model, preset name or unit cell config)."""
+    if isinstance(device, str):
+        try:
+            device = devices.preset(device)
+        except devices.DeviceError as exc:
+            raise ConfigError(f"AnalogTile.device: {exc}") from None
+    if isinstance(device, (PulsedDevice, UnitCell)):
+        return device.realize(shape, seed)
+    raise TypeError(f"AnalogTile.device must be a device model (e.g. devices.ConstantStep()), "
+                    f"a preset name (e.g. 'reram-es') or a unit cell (hwsim.cells."
+                    f"DifferentialPair, ReferenceCell), got {device!r}")
+
+
+def _config(owner, name, value, cls):
+    if not isinstance(value, cls):
+        raise TypeError(f"{owner}.{name} must be {cls.__name__}, got {value!r}")
+    return value
+
+
+class AnalogTile(_Tile):
+    """A crossbar of devices with DAC/ADC periphery, read and updated in place.
+
+    Parameters
+    ----------
+    out_size, in_size : int
+        Rows (outputs) and columns (inputs) of the array.
+    device : PulsedDevice, str or UnitCell
+        A device model (any family of :mod:`devices`), a preset name (``"reram-es"``), or a
+        unit cell config (:class:`hwsim.cells.DifferentialPair`,
+        :class:`hwsim.cells.ReferenceCell`). Default ``devices.ConstantStep()``
+        (aihwkit's default device).
+    io : IOConfig
+        Periphery of forward reads. Default ``IOConfig()``.
+    backward_io : IOConfig, optional
+        Periphery of backward (transposed) reads; defaults to ``io``. Backward reads never
+        use bound management.
+    update : UpdateConfig
+        Pulse-train configuration of updates. Default ``UpdateConfig()``.
+    seed : int
+        Seeds the device-to-device draws, the device noise streams, the IO noise, the
+        programming noise and the initial weights (each its own stream).
+    init : array, optional
+        Initial weights ``(out_size, in_size)``; default uniform ``+-1/sqrt(in_size)``
+        from the seed. Either is written exactly (no write noise) and clipped to the
+        device bounds.
+
+    Attributes
+    ----------
+    array : devices.DeviceArray or hwsim.cells.UnitCellArray
+        The realised device state.
+    io, backward_io : IOConfig
+    update_config : UpdateConfig
+    counters : dict of str to int
+        Event counts, see :data:`COUNTER_KEYS`.
+
+    Notes
+    -----
+    Reads use the visible weights, cached between writes (no copy of the matrix per
+    read); every update, program, set, decay or diffuse invalidates the cache.
+    """
+
+    def __init__(self, out_size, in_size, device=None, io=None, backward_io=None, update=None,
+                 seed=0, init=None):
+        super().__init__(out_size, in_size, seed)
+        owner = type(self).__name__
+        self.io = _config(owner, "io", IOConfig() if io is None else io, IOConfig)
+        self.backward_io = _config(owner, "backward_io",
+                                   self.io if backward_io is None else backward_io, IOConfig)
+        self.update_config = _config(owner, "update", UpdateConfig() if update is None
+                                     else update, UpdateConfig)
+        self.device = devices.ConstantStep() if device is None else device
+        self.array = _realize(self.device, self.shape, _device_seed(self.seed))
+        self._io_rng = _generator(self.seed, _IO)
+        self._program_rng = _generator(self.seed, _PROGRAM)
+        self._w = None
+        self._abs_w = None
+        self.array.set_weights(self._initial(init), write_noise=False)
+
+    def __repr__(self):
+        kind = type(self.device).__name__ if not isinstance(self.device, str) else self.device
+        return (f"AnalogTile({self.out_size}, {self.in_size}, device={kind}, "
+                f"seed={self.seed})")
+
+    # --------------------------------------------------------------- reading
+    def _weights(self):
+        if self._w is None:
+            self._w = self.array.weights
+        return self._w
+
+    def _abs_weights(self):
+        if self._abs_w is None:
+            self._abs_w = np.abs(self._weights())
+        return self._abs_w
+
+    def _invalidate(self):
+        self._w = None
+        self._abs_w = None
+
+    def forward(self, x):
+        """Analog read ``W x`` through the forward periphery.
+
+        Parameters
+        ----------
+        x : array, shape (in_size,) or (batch, in_size)
+
+        Returns
+        -------
+        ndarray, shape (out_size,) or (batch, out_size)
+        """
+        x, single = self._vectors("x", x, self.in_size, "forward")
+        w = self._weights()
+        absw = self._abs_weights() if self.io.needs_abs_weights else None
+        y, repeats = _io.mvm(w, x, self.io, self._io_rng, abs_weights=absw)
+        self._count_reads("forward", x.shape[0], repeats)
+        return y[0] if single else y
+
+    def backward(self, d):
+        """Transposed analog read ``W^T d`` through the backward periphery.
+
+        Parameters
+        ----------
+        d : array, shape (out_size,) or (batch, out_size)
+
+        Returns
+        -------
+        ndarray, shape (in_size,) or (batch, in_size)
+        """
+        d, single = self._vectors("d", d, self.out_size, "backward")
+        w = self._weights()
+        absw = self._abs_weights().T if self.backward_io.needs_abs_weights else None
+        y, _ = _io.mvm(w.T, d, self.backward_io, self._io_rng, backward=True, abs_weights=absw)
+        self._count_reads("backward", d.shape[0], 0)
+        return y[0] if single else y
+
+    def weights(self):
+        """Visible weights (what a read sees, before the periphery), a copy."""
+        return self._weights().copy()
+
+    def hidden_weights(self):
+        """Hidden weights (the state the device law acts on), a copy."""
+        return self.array.hidden_weights
+
+    # --------------------------------------------------------------- writing
+    def update(self, x, d, lr):
+        """Pulsed outer-product update toward ``dW = -lr d.T @ x`` (summed over the batch).
+
+        Parameters
+        ----------
+        x : array, shape (in_size,) or (batch, in_size)
+        d : array, shape (out_size,) or (batch, out_size)
+        lr : float
+            Learning rate, >= 0.
+
+        Returns
+        -------
+        tuple of int
+            Up and down pulses applied.
+        """
+        x, d, lr = self._update_args(x, d, lr)
+        up, down = self.array.update(x, d, lr, self.update_config)
+        self._invalidate()
+        c = self.counters
+        c["pulses_up"] += int(up)
+        c["pulses_down"] += int(down)
+        c["updates"] += x.shape[0]
+        return int(up), int(down)
+
+    def program(self, weights, noise_std=None):
+        """Write target weights in one shot, with Gaussian programming error.
+
+        Parameters
+        ----------
+        weights : array, shape (out_size, in_size)
+        noise_std : float, optional
+            Standard deviation of the programming error. Default: the device's ``dw_min``
+            (a write by pulses cannot be more precise than one step). The written weights
+            are clipped to the device bounds and get the device's write noise.
+        """
+        owner = f"{type(self).__name__}.program"
+        w = self._matrix("weights", weights, "program")
+        std = self._dw_min() if noise_std is None else V.real(owner, "noise_std", noise_std,
+                                                             low=0.0)
+        noisy = w + std * self._program_rng.standard_normal(self.shape) if std > 0 else w
+        self.array.set_weights(noisy, write_noise=True)
+        self._invalidate()
+
+    def set_weights(self, weights):
+        """Set the weights exactly (no programming or write noise), clipped to the bounds."""
+        self.array.set_weights(self._matrix("weights", weights, "set_weights"),
+                               write_noise=False)
+        self._invalidate()
+
+    def _dw_min(self):
+        arr = self.array
+        return arr.dw_min if isinstance(arr, UnitCellArray) else arr.model.dw_min
+
+    # --------------------------------------------------------------- slow processes
+    def decay(self, scale=1.0, rate=None):
+        """One mini-batch of device decay toward the reset values.
+
+        With ``rate`` None the devices' own ``lifetime``; a given ``rate`` is a learning
+        rule's weight decay acting through the devices' relaxation.
+        """
+        self.array.decay(scale, rate=rate)
+        self._invalidate()
+
+    def diffuse(self, scale=1.0):
+        """One mini-batch of device diffusion."""
+        self.array.diffuse(scale)
+        self._invalidate()
