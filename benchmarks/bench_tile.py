@@ -48,8 +48,9 @@ def _timed(fn, inner):
 
 def compare(candidate, reference, repeats, inner):
     """Interleaved medians of two callables: (candidate s, reference s, ratio)."""
-    candidate()
-    reference()  # warm-up: compilation, caches, thread pools
+    for _ in range(3):  # warm-up: compilation, caches, BLAS thread pool
+        candidate()
+        reference()
     cand, ref = [], []
     for _ in range(repeats):
         cand.append(_timed(candidate, inner))
@@ -77,7 +78,7 @@ def read_case(direction, batch, repeats, inner, seed=0):
 def bench_reads(quick, repeats):
     """Forward and backward reads at batch 64 and 1."""
     cases = []
-    for batch, inner in ((64, 5 if quick else 20), (1, 50 if quick else 200)):
+    for batch, inner in ((64, 10 if quick else 20), (1, 100 if quick else 200)):
         for direction in ("forward", "backward"):
             case = read_case(direction, batch, repeats, inner)
             print(f"  {direction:8s} batch {batch:3d}: tile {case['tile_s'] * 1e6:9.1f} us   "

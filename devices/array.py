@@ -283,7 +283,7 @@ class DeviceArray:
                            dtype=np.bool_)
         K.reset(self._w, mask, self.reset_bias, self.model.reset_std, self.bmin, self.bmax,
                 self._next_key())
-        self._refresh_visible(np.ones(self.shape, dtype=np.bool_))
+        self._refresh_visible(mask)
 
     def clip(self):
         """Clip the hidden weights to the per-cell bounds."""

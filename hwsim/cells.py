@@ -341,9 +341,10 @@ class ReferenceCell(UnitCell):
     Notes
     -----
     Only ``w0`` receives update pulses. The reference is a real device: it is programmed
-    with the device's write noise, and decay and diffusion act on it too (as on every
-    device of aihwkit's vector cells), but :meth:`ReferenceCellArray.reset` resets only
-    ``w0``. With the reference at the symmetry point, random up/down pulses relax ``w0``
+    with the device's write noise, and its own lifetime decay and diffusion act on it too
+    (as on every device of aihwkit's vector cells); a learning rule's weight decay
+    (``decay(rate=...)``) acts on ``w0`` only, and :meth:`ReferenceCellArray.reset` resets
+    only ``w0``. With the reference at the symmetry point, random up/down pulses relax ``w0``
     to it and so ``W`` to 0: the device's implicit leak is centred on zero weight.
     """
 

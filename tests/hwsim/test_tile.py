@@ -239,6 +239,25 @@ def test_decay_and_diffuse_reach_the_devices():
     assert np.any(t.weights() != 0.0)
 
 
+def test_decay_with_a_rate_is_weight_decay():
+    w = data(12, 3, 4)
+    ideal = IdealTile(3, 4, init=w)
+    ideal.decay(rate=0.1)
+    assert np.allclose(ideal.weights(), 0.9 * w)
+    ideal.decay()
+    assert np.allclose(ideal.weights(), 0.9 * w)
+    analog = AnalogTile(3, 4, device=clean_device(), io=IOConfig.perfect(), init=w)
+    analog.forward(np.ones(4))                   # fills the read cache
+    analog.decay(scale=2.0, rate=0.1)            # toward the reset value 0
+    assert np.allclose(analog.weights(), 0.8 * w)
+    assert np.allclose(analog.forward(np.ones(4)), 0.8 * w.sum(axis=1))
+    pair = AnalogTile(3, 4, device=DifferentialPair(clean_device()), init=w)
+    pair.decay(rate=0.5)
+    assert np.allclose(pair.weights(), 0.5 * w)
+    with pytest.raises(ConfigError, match="rate"):
+        ideal.decay(rate=2.0)
+
+
 def test_device_forms():
     for device in ("idealized", devices.preset("ecram"), "EcRamPresetDevice",
                    DifferentialPair("pcm"), ReferenceCell("reram-sb")):
