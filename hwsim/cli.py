@@ -1,6 +1,8 @@
 """The ``hwsim`` command line.
 
     hwsim run [CONFIG.toml] [--out DIR] [--resume] [--quiet]
+    hwsim experiment NAME [--quick] [--target both|ideal|device] [--seed S] [--out DIR]
+    hwsim experiment --list
     hwsim devices list
     hwsim devices show NAME [--plot out.png] [--cells N] [--pulses N] [--seed S]
 """
@@ -43,6 +45,17 @@ def _parser():
                      help="continue from the checkpoints in the results folder")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
     run.set_defaults(func=_cmd_run)
+
+    exp = sub.add_parser("experiment", help="run a named experiment: JSON, PNG, and a PASS/FAIL "
+                         "line per expected signature (exit status 1 on a FAIL)")
+    exp.add_argument("name", nargs="?", help="experiment name (see --list)")
+    exp.add_argument("--list", action="store_true", help="list the experiments")
+    exp.add_argument("--quick", action="store_true", help="the small version (seconds)")
+    exp.add_argument("--target", default="both", choices=("both", "ideal", "device"))
+    exp.add_argument("--seed", type=int, default=0)
+    exp.add_argument("--out", default="hwsim-out/experiments", help="results folder")
+    exp.add_argument("--quiet", action="store_true", help="no progress bars")
+    exp.set_defaults(func=_cmd_experiment)
 
     dev = sub.add_parser("devices", help="device presets and families")
     dsub = dev.add_subparsers(title="devices commands")
@@ -155,6 +168,19 @@ def _cmd_run(args):
     from hwsim.experiments import main_run
 
     main_run.run(args.config, out=args.out, resume=args.resume, progress=not args.quiet)
+
+
+def _cmd_experiment(args):
+    from hwsim.experiments import base
+
+    if args.list or not args.name:
+        for name, module in base.discover().items():
+            print(f"{name:<24} {getattr(module, 'DESCRIPTION', '')}")
+        return 0 if args.list else 2
+    module = base.get(args.name)
+    result = module.run(quick=args.quick, target=args.target, seed=args.seed,
+                        progress=not args.quiet)
+    return base.finish(module, result, args.out)
 
 
 if __name__ == "__main__":

@@ -106,3 +106,10 @@ def test_devices_commands(tmp_path, capsys):
     assert "symmetry point" in out.lower() and png.exists()
     assert main(["devices", "show", "no-such-device"]) == 2
     assert "no-such-device" in capsys.readouterr().err
+
+
+def test_experiment_command_lists_and_rejects_unknown(capsys):
+    assert main(["experiment", "--list"]) == 0
+    capsys.readouterr()
+    assert main(["experiment", "no-such-experiment"]) == 2
+    assert "no-such-experiment" in capsys.readouterr().err
