@@ -1,0 +1,130 @@
+"""Refresh the README's performance section from the JSON results in benchmarks/results/.
+
+The section sits between the markers ``<!-- performance:start -->`` and
+``<!-- performance:end -->``; everything between them is rewritten, nothing else is touched.
+A benchmark whose JSON is missing is listed as not measured.
+
+Usage::
+
+    python benchmarks/readme_table.py [--readme README.md] [--check]
+
+``--check`` only reports whether the README is up to date (exit status 1 if not).
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+START, END = "<!-- performance:start -->", "<!-- performance:end -->"
+
+
+def _load(name):
+    path = RESULTS / name
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _rate(x):
+    return f"{x:.3g}" if x is not None else "-"
+
+
+def update_section(data):
+    """Markdown lines for bench_update.json."""
+    if data is None:
+        return ["Pulsed update: not measured (run `python benchmarks/bench_update.py`)."]
+    threads = sorted({h["threads"] for r in data["results"] for h in r["hwsim"]})
+    head = "| family | " + " | ".join(f"hwsim {t} thr. (cell-upd/s)" for t in threads) \
+        + " | aihwkit 1 thr. | ratio 1 thr. | ratio " + f"{threads[-1]} thr. | slope hwsim |"
+    lines = [head, "|" + "---|" * (len(threads) + 5)]
+    for r in data["results"]:
+        by_t = {h["threads"]: h for h in r["hwsim"]}
+        peer = {a["threads"]: a for a in r.get("aihwkit") or [] if a.get("status") == "ok"}
+        row = [r["family"], *(_rate(by_t[t]["cell_updates_per_s"]) for t in threads),
+               _rate(peer.get(1, {}).get("cell_updates_per_s")),
+               *(f"{by_t[t]['ratio_vs_aihwkit']:.2f}x"
+                 if by_t[t].get("ratio_vs_aihwkit") else "-" for t in (threads[0], threads[-1])),
+               f"{r['slope_hwsim']:.3f}"]
+        lines.append("| " + " | ".join(row) + " |")
+    m = data.get("machine", {})
+    lines.append("")
+    lines.append(f"512 x 512 array, batch 64, BL 31, lr = dw_min = 0.001 "
+                 f"({m.get('cpu_count', '?')} cores, numba {m.get('numba', '?')}); aihwkit "
+                 "1.1.0 CPU in the same run, equal thread count. The slope is the regression of "
+                 "the realised on the expected change (1 = unbiased).")
+    return lines
+
+
+def tile_section(data):
+    """Markdown lines for bench_tile.json."""
+    if data is None:
+        return ["Tile reads: not measured (run `python benchmarks/bench_tile.py`)."]
+    lines = ["| read | batch | tile | numpy matmul | ratio |", "|---|---|---|---|---|"]
+    for c in data["reads"]["cases"]:
+        lines.append(f"| {c['direction']} | {c['batch']} | {c['tile_s'] * 1e6:.0f} us | "
+                     f"{c['numpy_s'] * 1e6:.0f} us | {c['ratio']:.2f}x |")
+    lines.append("")
+    lines.append("512 x 512 AnalogTile, 8-bit DAC and ADC with output noise "
+                 "(`IOConfig.from_bits(8, 8)`), against `x @ W.T` in the same run; target "
+                 f"within {data['reads'].get('target_ratio', 2)}x.")
+    return lines
+
+
+def train_section(data):
+    """Markdown lines for bench_train.json (if present)."""
+    if data is None:
+        return ["Training throughput: not measured (run `python benchmarks/bench_train.py`)."]
+    lines = ["| side | threads | samples/s | final train loss |", "|---|---|---|---|"]
+    for row in data.get("rows", []):
+        lines.append(f"| {row['side']} | {row['threads']} | {row['samples_per_s']:.4g} | "
+                     f"{row.get('final_loss', float('nan')):.4g} |")
+    if data.get("summary"):
+        lines.append("")
+        lines.append(data["summary"])
+    return lines
+
+
+def section():
+    """The whole generated section, markers included."""
+    parts = [START, "",
+             "Measured on this project's CI machine class (2 cores); medians over repeats, "
+             "ratios against baselines measured in the same run. Regenerate with "
+             "`python benchmarks/readme_table.py` after running the benchmarks.", "",
+             "**Pulsed outer-product update** (`benchmarks/bench_update.py`)", "",
+             *update_section(_load("bench_update.json")), "",
+             "**Tile reads** (`benchmarks/bench_tile.py`)", "",
+             *tile_section(_load("bench_tile.json")), "",
+             "**Training** (`benchmarks/bench_train.py`)", "",
+             *train_section(_load("bench_train.json")), "", END]
+    return "\n".join(parts)
+
+
+def refresh(readme, check=False):
+    """Rewrite the section in ``readme``; returns True if it was already current."""
+    text = readme.read_text()
+    if START not in text or END not in text:
+        raise SystemExit(f"{readme}: markers {START} / {END} not found")
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    new = head + section() + tail
+    if new == text:
+        return True
+    if not check:
+        readme.write_text(new)
+    return False
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--readme", default=str(ROOT / "README.md"))
+    p.add_argument("--check", action="store_true")
+    args = p.parse_args(argv)
+    current = refresh(Path(args.readme), check=args.check)
+    print("README performance section is current" if current else
+          ("README performance section is stale" if args.check else "README updated"))
+    return 0 if current or not args.check else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
