@@ -17,7 +17,7 @@ import numpy as np
 
 from . import _validate as V
 from .errors import ConfigError, SimulationError
-from .ops import LearningUpdate, TileMVM, _acc
+from .ops import LearningUpdate, TileMVM, TileMVMT, _acc
 from .tile import AnalogTile, IdealTile
 
 TARGETS = ("device", "ideal")
@@ -41,11 +41,20 @@ def make_tile(spec, target, seed):
     device bounds on the device target).
     """
     w0 = spec.initial_weights(seed)
+    extra = spec.tile_options()  # offset and own weight decay (syre), on both targets
     if target == "ideal":
-        return IdealTile(spec.out_size, spec.in_size, seed=seed, init=w0)
+        return IdealTile(spec.out_size, spec.in_size, seed=seed, init=w0, **extra)
     options = {k: getattr(spec, k) for k in ("device", "io", "backward_io", "update")
                if getattr(spec, k) is not None}
-    return AnalogTile(spec.out_size, spec.in_size, seed=seed, init=w0, **options)
+    return AnalogTile(spec.out_size, spec.in_size, seed=seed, init=w0, **options, **extra)
+
+
+class _FeedbackRead:
+    """A forward tile whose transposed read is replaced by a forward read of tile ``b``."""
+
+    def __init__(self, tile, b):
+        self.forward = tile.forward
+        self.backward = b.forward
 
 
 class Simulator:
@@ -64,6 +73,12 @@ class Simulator:
     tiles : dict of str to tile, optional
         Live tiles to use instead of building some or all from their specs (for instance
         trained tiles from another simulator); each must have the spec's sizes.
+    feedback : dict of str to str, optional
+        ``{forward tile: feedback tile}``: in :meth:`backward` the error below a forward
+        read of the forward tile is the feedback tile's forward read of the error above
+        (``B e``) instead of the transposed read ``W.T e``. The feedback tile is a tile spec
+        of the graph with the transposed shape that no operator reads; this is how feedback
+        alignment and heterosynaptic circuits get their dendritic weights.
 
     Attributes
     ----------
@@ -87,12 +102,13 @@ class Simulator:
     >>> sim.tiles["W1"].update(x1, d1, lr=0.1)                      # doctest: +SKIP
     """
 
-    def __init__(self, graph, target="device", seed=0, tiles=None):
+    def __init__(self, graph, target="device", seed=0, tiles=None, feedback=None):
         self.graph = graph
         self.target = V.choice("Simulator", "target", target, TARGETS)
         self.seed = V.seed("Simulator", seed)
         self.schedule = graph.build()
         self.tiles = self._make_tiles(tiles or {})
+        self.feedback = self._check_feedback(feedback or {})
         self._signals = {}
         self._t = [0]               # the step being differentiated, for the record closures
         self._bw_pairs = {}         # op name -> per step (x, d) from backward
@@ -102,7 +118,13 @@ class Simulator:
         sig, tl = self._signals, self.tiles
         self._stepfns = [f for f in (op.make_step(sig, tl) for op in ops) if f is not None]
         self._latches = [f for f in (op.make_latch(sig) for op in ops) if f is not None]
-        self._backs = [b for b in (op.make_backward(tl, self._recorder(self._bw_pairs, op.name))
+        # Backward reads go through the feedback tile where one is given: the error reaches
+        # the layer below through B, not through the transpose of the forward tile.
+        tl_back = dict(tl)
+        for fwd, fb in self.feedback.items():
+            tl_back[fwd] = _FeedbackRead(tl[fwd], tl[fb])
+        self._backs = [b for b in (op.make_backward(tl_back,
+                                                    self._recorder(self._bw_pairs, op.name))
                                    for op in ops) if b is not None]
         self.trace = []
         self.steps = 0
@@ -110,7 +132,35 @@ class Simulator:
         self._batch = 0
         self._backward_done = False
 
+    @property
+    def read_tiles(self):
+        """Names of the tiles some operator reads (those a backward pass gives signals),
+        in graph order; feedback tiles are not among them."""
+        return tuple(name for name, ops in self._tile_ops.items() if ops)
+
     # ------------------------------------------------------------ construction
+    def _check_feedback(self, feedback):
+        """Validate ``{forward tile: feedback tile}``: known names, transposed shapes."""
+        if not hasattr(feedback, "items"):
+            raise ConfigError(f"Simulator.feedback must be a dict forward tile -> feedback "
+                              f"tile, got {feedback!r}")
+        specs = self.graph.tiles
+        read_t = {op.tile for op in self.schedule.ops if isinstance(op, TileMVMT)}
+        for fwd, fb in feedback.items():
+            for name in (fwd, fb):
+                if name not in specs:
+                    raise ConfigError(f"Simulator.feedback: no tile {name!r} in graph "
+                                      f"{self.graph.name!r}; its tiles: {', '.join(specs)}")
+            if specs[fb].shape != (specs[fwd].in_size, specs[fwd].out_size):
+                raise ConfigError(f"Simulator.feedback: tile {fb!r} is {specs[fb].out_size} x "
+                                  f"{specs[fb].in_size}, but feedback for {fwd!r} "
+                                  f"({specs[fwd].out_size} x {specs[fwd].in_size}) must be "
+                                  f"{specs[fwd].in_size} x {specs[fwd].out_size}")
+            if fwd in read_t:
+                raise ConfigError(f"Simulator.feedback: tile {fwd!r} is read transposed "
+                                  "(TileMVMT); feedback replaces only forward reads' backward")
+        return dict(feedback)
+
     def _make_tiles(self, given):
         specs = self.graph.tiles
         unknown = sorted(set(given) - set(specs))

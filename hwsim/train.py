@@ -122,7 +122,9 @@ class Trainer:
         self.loss = get_loss(default_loss if loss is None else loss)
         self.input = self._port(graph.inputs, input, "input", task.input_size, graph)
         self.output = self._port(graph.outputs, output, "output", task.output_size, graph)
-        self.sim = Simulator(graph, target=target, seed=self.seed)
+        graph, feedback = self.rule.prepare(graph)
+        self.sim = Simulator(graph, target=target, seed=self.seed, feedback=feedback)
+        self.rule.initialize(self.sim)
         self.target = self.sim.target
         self.history = []
         self.checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
@@ -180,7 +182,7 @@ class Trainer:
                               "configuration (graph, task data, rule, target, seed, batch size "
                               "or loss differ); use another checkpoint_dir or delete it")
         self.sim = Simulator(self.sim.graph, target=self.target, seed=self.seed,
-                             tiles=state["tiles"])
+                             tiles=state["tiles"], feedback=self.sim.feedback)
         self.history = state["history"]
 
     def save_checkpoint(self):
@@ -260,7 +262,7 @@ class Trainer:
             value = self._batch(x_all[idx], y_all[idx])
             if not np.isfinite(value):
                 self.sim = Simulator(self.sim.graph, target=self.target, seed=self.seed,
-                                     tiles=good)
+                                     tiles=good, feedback=self.sim.feedback)
                 raise DivergenceError(
                     f"training diverged on the {self.target} target: loss {value} in epoch "
                     f"{epoch + 1}, batch {b + 1}/{n_batches}; the state of the start of epoch "

@@ -33,6 +33,17 @@ class Rule:
     per_sample = False
     needs_backward = True
 
+    def prepare(self, graph):
+        """The graph this rule runs on and its feedback map ``{forward tile: feedback tile}``.
+
+        Rules that need extra tiles (dendritic weights) add them to a copy here; the
+        default uses ``graph`` as it is, with no feedback tiles.
+        """
+        return graph, {}
+
+    def initialize(self, sim):
+        """Set up rule-owned state on a fresh simulator (default: nothing)."""
+
     def apply(self, sim, lr_scale=1.0):
         """Update every tile of ``sim`` from the local signals of its last pass."""
         raise NotImplementedError

@@ -26,7 +26,9 @@ class PulsedSGD(Rule):
     weight_decay : float
         L2 weight decay (>= 0). On devices it is decay toward each cell's reset value at
         rate ``lr * weight_decay`` per update, i.e. the devices' own relaxation; on the
-        ideal target plain shrinkage toward 0.
+        ideal target plain shrinkage toward 0. A tile's own ``weight_decay`` (a float or
+        a per-weight array, set from its :class:`hwsim.TileSpec`) is added to it for that
+        tile.
     per_sample : bool
         Update after every sample (online SGD, one pulse train per sample on fresh
         weights) instead of once per mini-batch with the batch's errors (the default;
@@ -35,6 +37,14 @@ class PulsedSGD(Rule):
     Notes
     -----
     Tiles are updated in the graph's tile order, so the result is deterministic.
+
+    *syre* (reference/theory.md section 5.2) needs nothing of the rule: the compiler's syre
+    pass gives each tile a fixed offset ``theta0`` (reads see ``phi = theta + theta0``) and
+    its own weight decay ``gamma D``; every step here is then
+    ``theta <- theta - lr (grad_phi + (weight_decay + gamma D) theta)``, the decoupled
+    syre/syre-ar update. With the ``mse`` loss (half the squared error) that is gradient
+    descent on ``E l(theta + theta0) + (gamma/2) theta^T D theta``, whose minimiser is that
+    of theory.md's ``||y - X phi||^2/N + gamma ||theta||^2``.
     """
 
     lr: float = 0.01
@@ -54,9 +64,13 @@ class PulsedSGD(Rule):
     def apply(self, sim, lr_scale=1.0):
         """Update every tile of ``sim`` from its recorded ``(x, d)`` pairs."""
         lr = self.lr * lr_scale
-        for name, tile in sim.tiles.items():
+        for name in sim.read_tiles:
+            tile = sim.tiles[name]
             x, d = sim.local_signals(name)
             if x.shape[0]:
                 tile.update(x, d, lr)
-            if self.weight_decay:
+            own = getattr(tile, "weight_decay", None)
+            if own is not None:
+                tile.decay(rate=lr * (self.weight_decay + own))
+            elif self.weight_decay:
                 tile.decay(rate=lr * self.weight_decay)
