@@ -20,6 +20,7 @@ and a call counter; each draw's counter is its position (sample, cell, slot, pul
 :mod:`devices.rng`.
 """
 
+import numba
 import numpy as np
 from numba import literally, njit, prange, typeof
 
@@ -34,6 +35,44 @@ _STREAM_C2C = 3
 
 _ENTRY_POINTS = {}
 
+#: Below this many elementary operations a kernel runs on the calling thread only: waking
+#: the worker threads costs tens of microseconds on an idle machine and milliseconds when
+#: the cores are busy, more than small arrays take to process. The result does not change:
+#: every random draw is a function of its position, not of the thread that makes it.
+PARALLEL_MIN_WORK = 1 << 18
+
+
+class _threads_for:
+    """Context: limit numba to one thread when ``work`` is below :data:`PARALLEL_MIN_WORK`."""
+
+    def __init__(self, work):
+        self.serial = work < PARALLEL_MIN_WORK
+        self.previous = None
+
+    def __enter__(self):
+        if self.serial:
+            self.previous = numba.get_num_threads()
+            if self.previous > 1:
+                numba.set_num_threads(1)
+            else:
+                self.previous = None
+        return self
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            numba.set_num_threads(self.previous)
+        return False
+
+
+def _work(kernel, args):
+    """Elementary operations of a law kernel call: cells, times samples or pulses."""
+    w = args[0]
+    if kernel is pulsed_update:
+        return w.size * args[3].shape[0]
+    if kernel is apply_pulses:
+        return w.size * max(1, int(np.abs(args[1]).max(initial=0)))
+    return w.size
+
 
 def run(kernel, law, *args):
     """Call a law-specialised kernel with law id ``law``.
@@ -47,8 +86,10 @@ def run(kernel, law, *args):
                                 for a in args)
     entry = _ENTRY_POINTS.get(key)
     if entry is not None:
-        return entry(law, *args)
-    result = kernel(law, *args)
+        with _threads_for(_work(kernel, args)):
+            return entry(law, *args)
+    with _threads_for(_work(kernel, args)):
+        result = kernel(law, *args)
     want = tuple(typeof(a) for a in args)
     for sig, cres in kernel.overloads.items():
         if getattr(sig[0], "literal_value", None) == law and tuple(sig[1:]) == want:
@@ -259,7 +300,8 @@ def pulsed_update(law, w, x_sign, d_sign, xbits, dbits, dw_up, dw_down, bmin, bm
 def make_pulse_trains(p, bl, key, stream):
     """Python entry for :func:`_pulse_trains` (sizes the word count from ``bl``)."""
     nwords = max(1, (int(bl.max(initial=0)) + 63) // 64)
-    return _pulse_trains(p, bl, key, stream, nwords)
+    with _threads_for(p.size * max(1, int(bl.max(initial=0)))):
+        return _pulse_trains(p, bl, key, stream, nwords)
 
 
 STREAM_X = _STREAM_X
@@ -267,7 +309,7 @@ STREAM_D = _STREAM_D
 
 
 @njit(cache=True, parallel=True)
-def decay(w, reset_bias, rate, bmin, bmax, scale):
+def _decay(w, reset_bias, rate, bmin, bmax, scale):
     """Relax toward the reset bias, then clip: ``w <- clip((w - b)(1 - scale * rate) + b)``.
 
     The clip matters for stuck (corrupt) cells, whose bounds coincide, and for a reset bias
@@ -286,7 +328,7 @@ def decay(w, reset_bias, rate, bmin, bmax, scale):
 
 
 @njit(cache=True, parallel=True)
-def diffuse(w, rho, bmin, bmax, key, scale):
+def _diffuse(w, rho, bmin, bmax, key, scale):
     """Random walk: ``w <- clip(w + scale * rho * xi)``."""
     rows, cols = w.shape
     for i in prange(rows):
@@ -298,7 +340,7 @@ def diffuse(w, rho, bmin, bmax, key, scale):
 
 
 @njit(cache=True, parallel=True)
-def reset(w, mask, reset_bias, reset_std, bmin, bmax, key):
+def _reset(w, mask, reset_bias, reset_std, bmin, bmax, key):
     """Reset masked cells to ``clip(b + reset_std * xi)``."""
     rows, cols = w.shape
     for i in prange(rows):
@@ -311,7 +353,7 @@ def reset(w, mask, reset_bias, reset_std, bmin, bmax, key):
 
 
 @njit(cache=True, parallel=True)
-def clip(w, bmin, bmax):
+def _clip_all(w, bmin, bmax):
     """Clip every cell to its bounds in place."""
     rows, cols = w.shape
     for i in prange(rows):
@@ -320,10 +362,41 @@ def clip(w, bmin, bmax):
 
 
 @njit(cache=True, parallel=True)
-def write_noise(w, visible, mask, std, key):
+def _write_noise(w, visible, mask, std, key):
     """Redraw the visible weight of masked cells: ``visible = w + std * xi``."""
     rows, cols = w.shape
     for i in prange(rows):
         for j in range(cols):
             if mask[i, j]:
                 visible[i, j] = w[i, j] + std * rng.normal(key, i * cols + j)
+
+
+# Python entries of the elementwise kernels, each on one thread for small arrays.
+def decay(w, reset_bias, rate, bmin, bmax, scale):
+    """See :func:`_decay`."""
+    with _threads_for(w.size):
+        _decay(w, reset_bias, rate, bmin, bmax, scale)
+
+
+def diffuse(w, rho, bmin, bmax, key, scale):
+    """See :func:`_diffuse`."""
+    with _threads_for(w.size):
+        _diffuse(w, rho, bmin, bmax, key, scale)
+
+
+def reset(w, mask, reset_bias, reset_std, bmin, bmax, key):
+    """See :func:`_reset`."""
+    with _threads_for(w.size):
+        _reset(w, mask, reset_bias, reset_std, bmin, bmax, key)
+
+
+def clip(w, bmin, bmax):
+    """See :func:`_clip_all`."""
+    with _threads_for(w.size):
+        _clip_all(w, bmin, bmax)
+
+
+def write_noise(w, visible, mask, std, key):
+    """See :func:`_write_noise`."""
+    with _threads_for(w.size):
+        _write_noise(w, visible, mask, std, key)
