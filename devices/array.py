@@ -8,12 +8,25 @@ advances a call counter, so the same seed and the same sequence of calls give bi
 arrays whatever the thread count.
 """
 
+import numbers
+
 import numpy as np
 
 from . import _validate as V
 from . import kernels as K
 from . import rng
 from .update import UpdateParameters, pulse_probabilities
+
+
+def decay_rates(owner, rate, shape):
+    """A per-cell decay-rate array: ``shape``, finite, every entry in [0, 1] (a copy)."""
+    rates = V.array(owner, "decay(rate)", rate, shape=shape).copy()
+    bad = (rates < 0.0) | (rates > 1.0)
+    if bad.any():
+        where = tuple(int(k) for k in np.argwhere(bad)[0])
+        raise V.DeviceError(f"{owner}.decay(rate) must be in [0, 1] everywhere; found "
+                            f"{rates[where]!r} at index {where}")
+    return rates
 
 
 class DeviceArray:
@@ -247,10 +260,12 @@ class DeviceArray:
         scale : float
             Multiplies the per-cell rate (``1/lifetime`` of the model), e.g. the number of
             mini-batches this call stands for.
-        rate : float, optional
-            A uniform rate instead of the model's lifetime: ``w <- b + (w - b)(1 - scale *
+        rate : float or array, optional
+            A rate instead of the model's lifetime: ``w <- b + (w - b)(1 - scale *
             rate)``. This is how a weight decay of a learning rule acts on a device: the
-            device relaxes toward its own reset value, not toward exactly zero.
+            device relaxes toward its own reset value, not toward exactly zero. A float is
+            the same rate for every cell; an array of ``shape`` gives each cell its own
+            (an anisotropic decay ``D``, as syre-ar asks for). Every rate is in [0, 1].
         """
         owner = self._owner()
         scale = V.real(owner, "decay(scale)", scale, low=0.0)
@@ -258,11 +273,15 @@ class DeviceArray:
             if self.model.lifetime == 0.0:
                 return
             rates = self.decay_rate
-        else:
+        elif isinstance(rate, numbers.Real):
             rate = V.real(owner, "decay(rate)", rate, low=0.0, high=1.0)
             if rate == 0.0:
                 return
             rates = np.full(self.shape, rate)
+        else:
+            rates = decay_rates(owner, rate, self.shape)
+            if not rates.any():
+                return
         K.decay(self._w, self.reset_bias, rates, self.bmin, self.bmax, scale)
         self._refresh_visible(np.ones(self.shape, dtype=np.bool_))
 

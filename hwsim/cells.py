@@ -293,6 +293,8 @@ class DifferentialPairArray(UnitCellArray):
 
     # ------------------------------------------------------------- slow processes
     def decay(self, scale=1.0, rate=None):
+        """Decay of both devices (``rate``: None, a float or a per-cell array, see
+        :meth:`devices.DeviceArray.decay`)."""
         self.plus.decay(scale, rate=rate)
         self.minus.decay(scale, rate=rate)
 
@@ -449,6 +451,8 @@ class ReferenceCellArray(UnitCellArray):
         return self.device.update(x, d, lr, params)
 
     def decay(self, scale=1.0, rate=None):
+        """Decay of ``w0`` (``rate``: None, a float or a per-cell array, see
+        :meth:`devices.DeviceArray.decay`); the reference only by its own lifetime."""
         # a rule's weight decay acts on the learning device; the reference only has its
         # own lifetime
         self.device.decay(scale, rate=rate)

@@ -5,6 +5,7 @@
     hwsim experiment --list
     hwsim devices list
     hwsim devices show NAME [--plot out.png] [--cells N] [--pulses N] [--seed S]
+    hwsim compile SPEC.toml -o graph.json [--dot graph.dot] [--tile-size N] [--strict]
 """
 
 import argparse
@@ -70,6 +71,22 @@ def _parser():
     show.add_argument("--seed", type=int, default=0)
     show.set_defaults(func=_cmd_show)
     dev.set_defaults(func=lambda a: (dev.print_help(), 2)[1])
+
+    comp = sub.add_parser("compile", help="compile an ODERNN spec (TOML or JSON) to a device "
+                          "graph (JSON, optionally DOT) and print the compile report")
+    comp.add_argument("spec", help="the ODERNN spec, a .toml or .json file")
+    comp.add_argument("-o", "--output", required=True, metavar="GRAPH.json",
+                      help="where to write the device graph (JSON)")
+    comp.add_argument("--dot", metavar="GRAPH.dot", help="also write Graphviz DOT here")
+    comp.add_argument("--tile-size", type=int, default=256,
+                      help="rows and columns of one crossbar (default 256)")
+    comp.add_argument("--target", default="device", choices=("device", "ideal"))
+    comp.add_argument("--device", default=None, help="device preset of every tile")
+    comp.add_argument("--strict", action="store_true",
+                      help="refuse a recurrence the stability analysis finds unstable")
+    comp.add_argument("--seed", type=int, default=0, help="seed of the initial weights")
+    comp.add_argument("--report", metavar="REPORT.json", help="also write the report (JSON)")
+    comp.set_defaults(func=_cmd_compile)
     return p
 
 
@@ -168,6 +185,26 @@ def _cmd_run(args):
     from hwsim.experiments import main_run
 
     main_run.run(args.config, out=args.out, resume=args.resume, progress=not args.quiet)
+
+
+def _cmd_compile(args):
+    import warnings
+
+    import compiler
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", compiler.StabilityWarning)
+        result = compiler.compile(args.spec, target=args.target, tile_size=args.tile_size,
+                                  device=args.device, strict=args.strict, seed=args.seed)
+    result.save(args.output, dot=args.dot)
+    print(result.report)
+    for w in caught:
+        if issubclass(w.category, compiler.StabilityWarning):
+            print(f"warning: {w.message}", file=sys.stderr)
+    if args.report:
+        Path(args.report).write_text(result.report.to_json())
+    print(f"wrote {args.output}" + (f" and {args.dot}" if args.dot else "")
+          + (f" and {args.report}" if args.report else ""))
 
 
 def _cmd_experiment(args):

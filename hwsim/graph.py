@@ -32,6 +32,7 @@ from .errors import ConfigError, GraphError
 from .io import IOConfig
 from .ops import (OPERATORS, Add, Copy, Delay, Elementwise, LearningUpdate, Multiply, Operator,
                   TileMVM, TileMVMT, op_from_dict, ref_name)
+from .tile import check_rate
 
 __all__ = ["Signal", "TileSpec", "DeviceGraph", "Schedule", "OPERATORS", "Operator", "TileMVM",
            "TileMVMT", "Elementwise", "Multiply", "Add", "Copy", "Delay", "LearningUpdate"]
@@ -89,11 +90,20 @@ class TileSpec:
     init : {"uniform", "normal", "zeros"} or array (out_size, in_size)
         Initial weights: uniform in ``+-1/sqrt(in_size)``, normal with that standard
         deviation, zeros, or the given matrix. Drawn once per simulator from its seed and
-        written exactly (``set_weights``) on every target.
+        written exactly (``set_weights``) on every target. With an offset these are the
+        effective weights ``phi`` (the function starts the same with or without offset).
+    offset : None or array (out_size, in_size)
+        A fixed per-weight offset ``theta0`` added to every read (syre, written by
+        :func:`compiler.passes.syre.apply`): exact on the ideal target, a reference device
+        array on the device target (see :class:`hwsim.AnalogTile`). Updates and weight
+        decay act on ``theta = phi - theta0``.
+    weight_decay : None, float or array (out_size, in_size)
+        The tile's own weight decay coefficient(s) ``>= 0`` (syre's ``gamma``, times the
+        anisotropy ``D`` of syre-ar), added by a learning rule to its own weight decay.
     """
 
     def __init__(self, name, out_size, in_size, device=None, io=None, backward_io=None,
-                 update=None, init="uniform"):
+                 update=None, init="uniform", offset=None, weight_decay=None):
         owner = f"TileSpec {name!r}"
         self.name = _name("TileSpec", name)
         self.out_size = V.integer(owner, "out_size", out_size, low=1)
@@ -108,6 +118,13 @@ class TileSpec:
             arr = V.array(owner, "init", init, shape=(self.out_size, self.in_size)).copy()
             arr.setflags(write=False)
             self.init = arr
+        self.offset = None
+        if offset is not None:
+            arr = V.array(owner, "offset", offset, shape=self.shape).copy()
+            arr.setflags(write=False)
+            self.offset = arr
+        self.weight_decay = None if weight_decay is None else \
+            check_rate(owner, "weight_decay", weight_decay, self.shape)
 
     @property
     def shape(self):
@@ -126,18 +143,34 @@ class TileSpec:
             return rng.uniform(-scale, scale, self.shape)
         return scale * rng.standard_normal(self.shape)
 
+    def tile_options(self):
+        """The keyword arguments a live tile takes from this spec besides its device
+        configs: ``offset`` and ``weight_decay`` where set."""
+        return {k: getattr(self, k) for k in ("offset", "weight_decay")
+                if getattr(self, k) is not None}
+
     def to_dict(self):
-        """Plain JSON-able dict (devices by class and parameters, configs by field)."""
-        return {"name": self.name, "out_size": self.out_size, "in_size": self.in_size,
-                "device": _device_to_dict(self.device), "io": _config_to_dict(self.io),
-                "backward_io": _config_to_dict(self.backward_io),
-                "update": _config_to_dict(self.update),
-                "init": self.init if isinstance(self.init, str) else self.init.tolist()}
+        """Plain JSON-able dict (devices by class and parameters, configs by field).
+
+        ``offset`` and ``weight_decay`` appear only when set, so graphs without them
+        serialise as before.
+        """
+        out = {"name": self.name, "out_size": self.out_size, "in_size": self.in_size,
+               "device": _device_to_dict(self.device), "io": _config_to_dict(self.io),
+               "backward_io": _config_to_dict(self.backward_io),
+               "update": _config_to_dict(self.update),
+               "init": self.init if isinstance(self.init, str) else self.init.tolist()}
+        if self.offset is not None:
+            out["offset"] = self.offset.tolist()
+        if self.weight_decay is not None:
+            out["weight_decay"] = _plain(self.weight_decay)
+        return out
 
     @classmethod
     def from_dict(cls, data):
         """Rebuild from :meth:`to_dict`; unknown keys or classes are a GraphError."""
-        keys = ("name", "out_size", "in_size", "device", "io", "backward_io", "update", "init")
+        keys = ("name", "out_size", "in_size", "device", "io", "backward_io", "update", "init",
+                "offset", "weight_decay")
         _check_keys(f"tile {data.get('name')!r}" if isinstance(data, dict) else "tile",
                     data, keys, required=("name", "out_size", "in_size"))
         owner = f"tile {data['name']!r}"
@@ -154,8 +187,11 @@ class TileSpec:
 
     def __repr__(self):
         init = self.init if isinstance(self.init, str) else "array"
+        extra = (", offset=array" if self.offset is not None else "") + (
+            ", weight_decay=array" if isinstance(self.weight_decay, np.ndarray) else
+            f", weight_decay={self.weight_decay!r}" if self.weight_decay is not None else "")
         return (f"TileSpec({self.name!r}, {self.out_size}, {self.in_size}, "
-                f"device={self.device!r}, init={init!r})")
+                f"device={self.device!r}, init={init!r}{extra})")
 
 
 def _check_device(owner, device):
@@ -369,6 +405,7 @@ class DeviceGraph:
         self._tiles = {}
         self._ops = []
         self._op_names = set()
+        self._op_ids = set()        # id() of the ops added: the "already added" check in O(1)
         self._inputs = []
         self._outputs = []
         self._schedule = None
@@ -461,7 +498,7 @@ class DeviceGraph:
         """Add an operator; it is named ``"<Kind>#<index>"`` if it has no name. Returns it."""
         if not isinstance(op, Operator):
             raise TypeError(f"DeviceGraph.add takes an operator of hwsim.ops, got {op!r}")
-        if any(op is other for other in self._ops):
+        if id(op) in self._op_ids:
             raise GraphError(f"{op.describe()} is already in graph {self.name!r}")
         if op.name is None:
             op.name = f"{op.kind}#{len(self._ops)}"
@@ -469,6 +506,7 @@ class DeviceGraph:
             raise GraphError(f"graph {self.name!r} already has an operator named {op.name!r}")
         self._ops.append(op)
         self._op_names.add(op.name)
+        self._op_ids.add(id(op))
         self._schedule = None
         return op
 
@@ -711,6 +749,8 @@ def _to_dot(graph):
                      f"{extra}];")
     for t in graph.tiles.values():
         label = f"{t.name}\n{t.out_size} x {t.in_size}\n{_device_label(t)}"
+        if t.offset is not None:
+            label += "\n+ offset (syre)"
         lines.append(f"  {tid(t.name)} [shape=box3d, style=filled, fillcolor=\"#ffd27f\", "
                      f"color=\"#b06000\", penwidth=2, label={_q(label)}];")
     for op in graph.ops:

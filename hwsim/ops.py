@@ -670,8 +670,126 @@ class LearningUpdate(Operator):
         return update
 
 
+class Slice(Operator):
+    """``y = x[begin:end]``: one block of lanes of a wider signal.
+
+    The compiler splits vectors wider than a tile into blocks of lanes (one per row or
+    column of tiles); a graph input wider than a tile is cut into those blocks here.
+
+    Parameters
+    ----------
+    x, y : str or Signal
+        ``y`` has size ``end - begin``.
+    begin, end : int
+        ``0 <= begin < end <= size(x)``.
+    name : str, optional
+
+    Notes
+    -----
+    Reads ``x``; sets ``y``. Reverse mode: ``dx[:, begin:end] += dy``.
+    """
+
+    _fields = ("x", "y", "begin", "end")
+
+    def __init__(self, x, y, begin, end, name=None):
+        super().__init__(name)
+        self.x, self.y = ref_name(x), ref_name(y)
+        for key, value in (("begin", begin), ("end", end)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+                raise GraphError(f"{self.kind}: {key} must be an integer >= 0, got {value!r}")
+        if end <= begin:
+            raise GraphError(f"{self.kind}: end must be > begin, got begin={begin}, "
+                             f"end={end}")
+        # not "start": Operator.start is the per-run preparation hook
+        self.begin, self.end = int(begin), int(end)
+
+    reads = property(lambda self: (self.x,))
+    sets = property(lambda self: (self.y,))
+
+    def check(self, signals, tiles):
+        super().check(signals, tiles)
+        if self.end > signals[self.x].size:
+            raise GraphError(f"{self.describe()}: end {self.end} is beyond input {self.x!r} "
+                             f"of size {signals[self.x].size}")
+        self._check_size(signals, "output", self.y, self.end - self.begin, "end - begin")
+
+    def make_step(self, signals, tiles):
+        x, y, a, b = self.x, self.y, self.begin, self.end
+
+        def step():
+            signals[y] = signals[x][:, a:b]
+        return step
+
+    def make_backward(self, tiles, record):
+        x, y, a, b = self.x, self.y, self.begin, self.end
+
+        def back(values, grads, carry):
+            g = grads.get(y)
+            if g is not None:
+                full = np.zeros(values[x].shape)
+                full[:, a:b] = g
+                _acc(grads, x, full)
+        return back
+
+
+class Concat(Operator):
+    """``y = [x_1, x_2, ...]``: blocks of lanes joined into one signal.
+
+    Parameters
+    ----------
+    inputs : sequence of str or Signal
+        At least one; their sizes add up to the size of ``y``.
+    y : str or Signal
+    name : str, optional
+
+    Notes
+    -----
+    Reads every input; sets ``y``. Reverse mode: each input gets its block of ``dy``.
+    """
+
+    _fields = ("inputs", "y")
+
+    def __init__(self, inputs, y, name=None):
+        super().__init__(name)
+        if isinstance(inputs, str) or not hasattr(inputs, "__len__") or len(inputs) == 0:
+            raise GraphError(f"{self.kind}: inputs must be a non-empty sequence of signals, "
+                             f"got {inputs!r}")
+        self.inputs = tuple(ref_name(s) for s in inputs)
+        if len(set(self.inputs)) != len(self.inputs):
+            raise GraphError(f"{self.kind}: inputs must be distinct, got {self.inputs!r}")
+        self.y = ref_name(y)
+
+    reads = property(lambda self: self.inputs)
+    sets = property(lambda self: (self.y,))
+
+    def check(self, signals, tiles):
+        super().check(signals, tiles)
+        total = sum(signals[s].size for s in self.inputs)
+        self._check_size(signals, "output", self.y, total, "the total size of the inputs")
+
+    def make_step(self, signals, tiles):
+        inputs, y = self.inputs, self.y
+
+        def step():
+            signals[y] = np.concatenate([signals[s] for s in inputs], axis=1)
+        return step
+
+    def make_backward(self, tiles, record):
+        inputs, y = self.inputs, self.y
+
+        def back(values, grads, carry):
+            g = grads.get(y)
+            if g is not None:
+                a = 0
+                for s in inputs:
+                    b = a + values[s].shape[1]
+                    _acc(grads, s, g[:, a:b])
+                    a = b
+        return back
+
+
 OPERATORS = {cls.__name__: cls for cls in (TileMVM, TileMVMT, Elementwise, Multiply, Add,
-                                           Copy, Delay, LearningUpdate)}
+                                           Copy, Delay, LearningUpdate, Slice, Concat)}
 
 
 def op_from_dict(data):

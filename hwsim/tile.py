@@ -7,7 +7,17 @@ with perfect IO, float updates and a noise-free, wide-bounded device the two agr
 rounding (the conformance test of ``tests/hwsim/test_tile.py``).
 
 Both count events for the cost model in ``tile.counters`` (:data:`COUNTER_KEYS`).
+
+Both can carry a fixed per-weight **offset** ``theta0`` (syre, reference/theory.md section 5):
+every read, forward and backward, sees ``phi = theta + theta0`` while updates and weight decay
+act on ``theta`` alone, so a rule's weight decay pulls ``phi`` toward the random anchor
+``theta0`` instead of toward 0. An :class:`IdealTile` adds the offset exactly; an
+:class:`AnalogTile` holds it in a second device array, a reference programmed once (see its
+Notes). Both can also carry their own per-weight ``weight_decay`` (syre's ``gamma D``), which
+a learning rule adds to its own (:class:`hwsim.rules.PulsedSGD`).
 """
+
+import numbers
 
 import numpy as np
 
@@ -46,15 +56,15 @@ COUNTER_KEYS = ("mvm_forward", "mvm_backward", "dac_forward", "adc_forward", "da
 
 # Stream tags under a tile seed: each use of randomness has its own generator, so adding
 # reads does not change the initial weights or the device draws.
-_INIT, _IO, _PROGRAM, _DEVICE = 1, 2, 3, 4
+_INIT, _IO, _PROGRAM, _DEVICE, _OFFSET = 1, 2, 3, 4, 5
 
 
 def _generator(seed, tag):
     return np.random.default_rng(np.random.SeedSequence([seed, 0x711E, tag]))
 
 
-def _device_seed(seed):
-    state = np.random.SeedSequence([seed, 0x711E, _DEVICE]).generate_state(1, np.uint64)[0]
+def _device_seed(seed, tag=_DEVICE):
+    state = np.random.SeedSequence([seed, 0x711E, tag]).generate_state(1, np.uint64)[0]
     return int(state >> np.uint64(1))
 
 
@@ -71,15 +81,45 @@ def _finite_array(owner, name, value):
     return V.array(owner, name, value)
 
 
-class _Tile:
-    """What both tiles share: sizes, argument checks, counters, initial weights."""
+def _frozen(arr):
+    arr = np.array(arr, dtype=np.float64)
+    arr.setflags(write=False)
+    return arr
 
-    def __init__(self, out_size, in_size, seed):
+
+def check_rate(owner, name, value, shape, *, high=None):
+    """A decay rate or weight decay: a float >= 0 or an array of ``shape`` of them.
+
+    Arrays come back as read-only copies; ``high`` bounds every entry (1 for a decay rate).
+    """
+    if isinstance(value, numbers.Real):
+        return V.real(owner, name, value, low=0.0, high=high)
+    arr = V.array(owner, name, value, shape=shape)
+    bad = (arr < 0.0) | ((arr > high) if high is not None else False)
+    if np.any(bad):
+        where = tuple(int(k) for k in np.argwhere(bad)[0])
+        allowed = f"in [0, {high}]" if high is not None else ">= 0"
+        raise ConfigError(f"{owner}.{name} must be {allowed} everywhere; found "
+                          f"{arr[where]!r} at index {where}")
+    return _frozen(arr)
+
+
+class _Tile:
+    """What both tiles share: sizes, argument checks, counters, initial weights, the
+    optional offset and own weight decay."""
+
+    def __init__(self, out_size, in_size, seed, offset=None, weight_decay=None):
         owner = type(self).__name__
         self.out_size = V.integer(owner, "out_size", out_size, low=1)
         self.in_size = V.integer(owner, "in_size", in_size, low=1)
         self.seed = V.seed(owner, seed)
         self.counters = dict.fromkeys(COUNTER_KEYS, 0)
+        self._offset = None if offset is None else \
+            _frozen(V.array(owner, "offset", offset, shape=self.shape))
+        #: The tile's own weight decay (None, a float or a read-only per-weight array),
+        #: added by a learning rule to its own; see :class:`hwsim.rules.PulsedSGD`.
+        self.weight_decay = None if weight_decay is None else \
+            check_rate(owner, "weight_decay", weight_decay, self.shape)
 
     @property
     def shape(self):
@@ -154,10 +194,24 @@ class IdealTile(_Tile):
         Seeds the initial weights (the same draw as an :class:`AnalogTile` of that seed).
     init : array, optional
         Initial weights ``(out_size, in_size)``; default uniform ``+-1/sqrt(in_size)``.
+        With an offset these are the effective weights ``phi`` (``theta = init - offset``).
+    offset : array, optional
+        Fixed offset ``theta0`` ``(out_size, in_size)`` (syre): reads see
+        ``phi = theta + theta0``, weight decay shrinks ``theta`` only, i.e. pulls ``phi``
+        toward ``theta0``. Exact here.
+    weight_decay : float or array, optional
+        The tile's own weight decay coefficient(s) ``>= 0`` (syre's ``gamma D``), which
+        :class:`hwsim.rules.PulsedSGD` adds to the rule's ``weight_decay``.
+
+    Notes
+    -----
+    The tile stores ``phi`` (what reads use); an update changes ``phi`` and ``theta`` alike,
+    and ``decay`` relaxes ``phi - theta0``. :meth:`weights`, :meth:`set_weights` and
+    :meth:`program` speak of ``phi``; ``theta`` is ``weights() - offset``.
     """
 
-    def __init__(self, out_size, in_size, seed=0, init=None):
-        super().__init__(out_size, in_size, seed)
+    def __init__(self, out_size, in_size, seed=0, init=None, offset=None, weight_decay=None):
+        super().__init__(out_size, in_size, seed, offset=offset, weight_decay=weight_decay)
         self._w = np.array(self._initial(init), dtype=np.float64)
         self._rng = _generator(self.seed, _PROGRAM)
 
@@ -191,23 +245,37 @@ class IdealTile(_Tile):
         self._w = w
 
     def weights(self):
-        """The weights (a copy)."""
+        """The (effective) weights ``phi``, a copy."""
         return self._w.copy()
 
     def hidden_weights(self):
         return self._w.copy()
 
+    @property
+    def offset(self):
+        """The fixed offset ``theta0`` every read adds (a copy), or None."""
+        return None if self._offset is None else self._offset.copy()
+
     def set_weights(self, weights):
-        """Set the weights exactly."""
+        """Set the (effective) weights exactly."""
         self._w = self._matrix("weights", weights, "set_weights").copy()
 
     def decay(self, scale=1.0, rate=None):
-        """Weight decay ``W <- W (1 - scale * rate)`` when ``rate`` is given; else a no-op
-        (an ideal tile has no device lifetime)."""
+        """Weight decay ``theta <- theta (1 - scale * rate)`` when ``rate`` is given; else a
+        no-op (an ideal tile has no device lifetime).
+
+        ``rate`` is a float or a per-weight array (anisotropic decay), each in [0, 1].
+        Without an offset ``theta`` is the weight itself; with one, ``phi`` relaxes toward
+        ``theta0``.
+        """
         if rate is not None:
-            rate = V.real(f"{type(self).__name__}.decay", "rate", rate, low=0.0, high=1.0)
-            self._w = self._w * (1.0 - V.real(f"{type(self).__name__}.decay", "scale", scale,
-                                               low=0.0) * rate)
+            owner = f"{type(self).__name__}.decay"
+            rate = check_rate(owner, "rate", rate, self.shape, high=1.0)
+            factor = 1.0 - V.real(owner, "scale", scale, low=0.0) * rate
+            if self._offset is None:
+                self._w = self._w * factor
+            else:
+                self._w = self._offset + (self._w - self._offset) * factor
 
     def diffuse(self, scale=1.0):
         """No-op (an ideal tile does not drift)."""
@@ -261,14 +329,22 @@ class AnalogTile(_Tile):
     init : array, optional
         Initial weights ``(out_size, in_size)``; default uniform ``+-1/sqrt(in_size)``
         from the seed. Either is written exactly (no write noise) and clipped to the
-        device bounds.
+        device bounds. With an offset these are the effective weights ``phi``.
+    offset : array, optional
+        Fixed per-weight offset ``theta0`` (syre), held by a reference device array
+        (see Notes).
+    weight_decay : float or array, optional
+        The tile's own weight decay coefficient(s) ``>= 0`` (syre's ``gamma D``), which
+        :class:`hwsim.rules.PulsedSGD` adds to the rule's ``weight_decay``.
 
     Attributes
     ----------
     device : PulsedDevice or UnitCell
         The device model or unit cell config (a preset name resolved to its model).
     array : devices.DeviceArray or hwsim.cells.UnitCellArray
-        The realised device state.
+        The realised device state (the learning devices, ``theta`` with an offset).
+    reference : devices.DeviceArray or None
+        The offset's reference array (None without an offset).
     io, backward_io : IOConfig
     update_config : UpdateConfig
     counters : dict of str to int
@@ -278,11 +354,26 @@ class AnalogTile(_Tile):
     -----
     Reads use the visible weights, cached between writes (no copy of the matrix per
     read); every update, program, set, decay or diffuse invalidates the cache.
+
+    *Offset (syre).* A second array ``r`` of the same device model (for a unit cell, of its
+    device), with its own device-to-device draws, is programmed once to ``-theta0``; each
+    weight is read differentially, ``W = w - r``, as a :class:`hwsim.cells.ReferenceCell`
+    reads its reference, so the periphery (DAC, ADC, output noise) sees the sum once and
+    adds nothing of its own. Only ``w`` receives update pulses and a rule's weight decay
+    (``decay(rate=...)``), so ``w`` (= ``theta``) relaxes to its reset bias, about 0, and
+    ``W`` to ``theta0``. How the reference's own physics enters: its programming draws the
+    device's write noise once (a fixed error of ``write_noise_std * dw_min`` per weight,
+    which only makes the random anchor a little wider); it gets no pulses, so no
+    cycle-to-cycle noise; the device's lifetime decay and diffusion (``decay()`` without a
+    rate, ``diffuse()``) act on it as on ``w``, so a leaky or drifting device lets the
+    anchor drift too. :attr:`offset` is the offset as read, ``-r``. Weights set, programmed
+    or read are the effective ``W``; :meth:`set_weights` writes ``w = W + r`` so the read is
+    exact. The reference programming is not counted in :attr:`counters`.
     """
 
     def __init__(self, out_size, in_size, device=None, io=None, backward_io=None, update=None,
-                 seed=0, init=None):
-        super().__init__(out_size, in_size, seed)
+                 seed=0, init=None, offset=None, weight_decay=None):
+        super().__init__(out_size, in_size, seed, offset=offset, weight_decay=weight_decay)
         owner = type(self).__name__
         self.io = _config(owner, "io", IOConfig() if io is None else io, IOConfig)
         self.backward_io = _config(owner, "backward_io",
@@ -295,7 +386,12 @@ class AnalogTile(_Tile):
         self._program_rng = _generator(self.seed, _PROGRAM)
         self._w = None
         self._abs_w = None
-        self.array.set_weights(self._initial(init), write_noise=False)
+        self.reference = None
+        if self._offset is not None:
+            model = self.device.device if isinstance(self.device, UnitCell) else self.device
+            self.reference = model.realize(self.shape, _device_seed(self.seed, _OFFSET))
+            self.reference.set_weights(-self._offset, write_noise=True)
+        self.array.set_weights(self._learning(self._initial(init)), write_noise=False)
 
     def __repr__(self):
         return (f"AnalogTile({self.out_size}, {self.in_size}, "
@@ -304,8 +400,13 @@ class AnalogTile(_Tile):
     # --------------------------------------------------------------- reading
     def _weights(self):
         if self._w is None:
-            self._w = self.array.weights
+            self._w = self.array.weights if self.reference is None \
+                else self.array.weights - self.reference.weights
         return self._w
+
+    def _learning(self, weights):
+        """What the learning devices must hold for the effective ``weights``."""
+        return weights if self.reference is None else weights + self.reference.weights
 
     def _abs_weights(self):
         if self._abs_w is None:
@@ -357,8 +458,16 @@ class AnalogTile(_Tile):
         return self._weights().copy()
 
     def hidden_weights(self):
-        """Hidden weights (the state the device law acts on), a copy."""
-        return self.array.hidden_weights
+        """Hidden weights (the state the device law acts on), a copy; with an offset the
+        effective ``w - r`` of the hidden states."""
+        if self.reference is None:
+            return self.array.hidden_weights
+        return self.array.hidden_weights - self.reference.hidden_weights
+
+    @property
+    def offset(self):
+        """The offset as read, ``-r`` of the reference array (a new array), or None."""
+        return None if self.reference is None else -self.reference.weights
 
     # --------------------------------------------------------------- writing
     def update(self, x, d, lr):
@@ -401,12 +510,12 @@ class AnalogTile(_Tile):
         std = self._dw_min() if noise_std is None else V.real(owner, "noise_std", noise_std,
                                                              low=0.0)
         noisy = w + std * self._program_rng.standard_normal(self.shape) if std > 0 else w
-        self.array.set_weights(noisy, write_noise=True)
+        self.array.set_weights(self._learning(noisy), write_noise=True)
         self._invalidate()
 
     def set_weights(self, weights):
         """Set the weights exactly (no programming or write noise), clipped to the bounds."""
-        self.array.set_weights(self._matrix("weights", weights, "set_weights"),
+        self.array.set_weights(self._learning(self._matrix("weights", weights, "set_weights")),
                                write_noise=False)
         self._invalidate()
 
@@ -418,13 +527,19 @@ class AnalogTile(_Tile):
     def decay(self, scale=1.0, rate=None):
         """One mini-batch of device decay toward the reset values.
 
-        With ``rate`` None the devices' own ``lifetime``; a given ``rate`` is a learning
-        rule's weight decay acting through the devices' relaxation.
+        With ``rate`` None the devices' own ``lifetime`` (the offset's reference array
+        decays too); a given ``rate`` (a float or a per-weight array, each in [0, 1]) is a
+        learning rule's weight decay acting through the relaxation of the learning devices
+        only.
         """
         self.array.decay(scale, rate=rate)
+        if self.reference is not None and rate is None:
+            self.reference.decay(scale)
         self._invalidate()
 
     def diffuse(self, scale=1.0):
-        """One mini-batch of device diffusion."""
+        """One mini-batch of device diffusion (of the offset's reference array too)."""
         self.array.diffuse(scale)
+        if self.reference is not None:
+            self.reference.diffuse(scale)
         self._invalidate()

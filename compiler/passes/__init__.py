@@ -1,0 +1,1 @@
+"""Compiler passes over the IR and the lowered device graph (one module per pass)."""
