@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 import devices
+from hwsim.errors import DivergenceError
 from devices.analysis import step_curves, symmetry_point
 
 
@@ -29,6 +30,9 @@ def main(argv=None):
     except (ValueError, TypeError) as exc:
         print(f"hwsim: error: {exc}", file=sys.stderr)
         return 2
+    except DivergenceError as exc:
+        print(f"hwsim: {exc}", file=sys.stderr)
+        return 1
 
 
 def _parser():

@@ -1,6 +1,9 @@
 """The main job, ``hwsim run [CONFIG.toml]``: one network trained on both targets.
 
-The same device graph is trained on the ideal target (float tiles) and on the device target
+By default an ODERNN (an RK2 step of a vanilla cell, 32 hidden units, syre) is compiled by
+:mod:`compiler` onto ECRAM tiles and trained to predict the Mackey-Glass series one step
+ahead; a config file can ask for any ODERNN or a plain multi-layer perceptron instead. The
+same device graph is trained on the ideal target (float tiles) and on the device target
 (analog tiles: device physics, DAC/ADC periphery, pulsed updates, errors from analog
 transposed reads), from the same initial weights and data order. The job prints a table of
 the task metric, the energy and latency per inference and per training sample, the pulses
@@ -16,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from ..config import load_run_config
+from .run_config import load_run_config
 from ..cost import estimate
 from ..io_utils import PlotUnavailable, pyplot, save_figure, write_json
 from ..networks import mlp
@@ -26,13 +29,32 @@ TARGETS = ("ideal", "device")
 
 
 def build_graph(config, task):
-    """The run's network: ``mlp([inputs, *hidden, outputs])`` with the configured tiles."""
-    net = config.network
-    sizes = [task.input_size, *net.get("hidden", []), task.output_size]
-    return mlp(sizes, net.get("activation", "tanh"),
-               output_activation=net.get("output_activation", "identity"),
-               device=config.make_device(), io=config.make_io(), update=config.make_update(),
-               name="run")
+    """The run's device graph and, for an ODERNN, ``(compile result, stability warnings)``
+    (else None)."""
+    kind = config.network.get("kind", "odernn")
+    if kind == "mlp":
+        net = config.network
+        sizes = [task.input_size, *net.get("hidden", []), task.output_size]
+        graph = mlp(sizes, net.get("activation", "tanh"),
+                    output_activation=net.get("output_activation", "identity"),
+                    device=config.make_device(), io=config.make_io(),
+                    update=config.make_update(), name="run")
+        return graph, None
+    import warnings
+
+    import compiler
+    spec = config.make_spec(task)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", compiler.StabilityWarning)
+        compiled = compiler.compile(spec, target="device", tile_size=config.tile_size(),
+                                    device=config.make_device(), io=config.make_io(),
+                                    update=config.make_update(), seed=config.seed,
+                                    cost_table=config.make_cost_table())
+    for w in caught:
+        if not issubclass(w.category, compiler.StabilityWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return compiled.graph, (compiled, [str(w.message) for w in caught
+                                       if issubclass(w.category, compiler.StabilityWarning)])
 
 
 def _cost(tiles, table, inferences, digital_ops):
@@ -64,7 +86,9 @@ def train_target(config, graph, task, target, out, resume, progress):
     result = trainer.fit()
     seconds = time.perf_counter() - t0
     tiles = trainer.sim.tiles
-    n_train = task.x_train.shape[0] * len(result.history)
+    # An inference is one prediction: one sample, or one time step of a sequence.
+    steps = task.x_train.shape[1] if task.layout == "sequence" else 1
+    n_train = task.x_train.shape[0] * steps * (len(result.history) - result.resumed_from)
     per_sample_ops = _activations(graph)
     table = config.make_cost_table()
     training = _cost(tiles, table, n_train, per_sample_ops * n_train)
@@ -72,15 +96,14 @@ def train_target(config, graph, task, target, out, resume, progress):
     t1 = time.perf_counter()
     predictions = trainer.predict(task.x_test)
     infer_seconds = time.perf_counter() - t1
-    n_test = task.x_test.shape[0]
+    n_test = task.x_test.shape[0] * steps
     inference = _cost(tiles, table, n_test, per_sample_ops * n_test)
     pulses = sum(h["pulses"] for h in result.history)
     summary = {
         "target": target, "metric": result.metric, "final_metric": result.final_metric,
         "history": result.history, "train_seconds": seconds,
-        "train_samples_per_s": (task.x_train.shape[0] * (len(result.history) -
-                                                         result.resumed_from)) / seconds
-        if seconds > 0 else None,
+        "train_samples_per_s": n_train / seconds if seconds > 0 else None,
+        "sample_unit": "time step" if steps > 1 else "sample",
         "inference_seconds": infer_seconds, "pulses": pulses,
         "resumed_from_epoch": result.resumed_from,
         "cost_inference": inference.to_dict(), "cost_training": training.to_dict(),
@@ -109,15 +132,16 @@ def summary_table(results, metric):
     """The printed comparison, one column per target."""
     rows = [("", *(r["target"] for r in results))]
     rows.append((f"test {metric}", *(f"{r['final_metric']:.4f}" for r in results)))
-    rows.append(("energy / inference",
+    rows.append(("energy / prediction",
                  *(_hw(r, "cost_inference", "energy_per_inference_j", "J") for r in results)))
-    rows.append(("latency / inference",
+    rows.append(("latency / prediction",
                  *(_hw(r, "cost_inference", "latency_per_inference_s", "s") for r in results)))
-    rows.append(("energy / train sample",
+    rows.append(("energy / training step",
                  *(_hw(r, "cost_training", "energy_per_inference_j", "J") for r in results)))
     rows.append(("pulses", *(f"{r['pulses']:,}" for r in results)))
     rows.append(("emulation time", *(f"{r['train_seconds']:.1f} s" for r in results)))
-    rows.append(("train samples / s", *(f"{r['train_samples_per_s']:,.0f}"
+    unit = "steps" if results and results[0].get("sample_unit") == "time step" else "samples"
+    rows.append((f"train {unit} / s", *(f"{r['train_samples_per_s']:,.0f}"
                                         if r["train_samples_per_s"] else "-" for r in results)))
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(str(c).rjust(w) if i else str(c).ljust(w)
@@ -144,13 +168,15 @@ def plot(results, task, predictions, path):
     ax.legend(fontsize=8)
     ax = axes[1]
     y = np.asarray(task.y_test)
-    if task.kind == "regression" and y.ndim == 2:
-        n = min(200, y.shape[0])
-        ax.plot(y[:n, 0], color="k", lw=1.5, label="truth")
+    if task.kind == "regression" and y.ndim in (2, 3):
+        # sequences: the first test sequences one after the other
+        flat = (lambda a: a[:, :, 0].reshape(-1)) if y.ndim == 3 else (lambda a: a[:, 0])
+        n = min(200, flat(y).size)
+        ax.plot(flat(y)[:n], color="k", lw=1.5, label="truth")
         for r in results:
-            ax.plot(predictions[r["target"]][:n, 0], lw=1, label=r["target"],
+            ax.plot(flat(predictions[r["target"]])[:n], lw=1, label=r["target"],
                     color=colors.get(r["target"]))
-        ax.set_xlabel("test sample")
+        ax.set_xlabel("test step" if y.ndim == 3 else "test sample")
         ax.set_ylabel("output 0")
         ax.set_title(f"{task.name}: prediction vs truth")
     else:
@@ -170,11 +196,24 @@ def run(config_path=None, out=None, resume=False, progress=True, echo=print):
     config = load_run_config(config_path)
     out = Path(out or config.out)
     task = config.make_task()
-    graph = build_graph(config, task)
+    graph, compiled = build_graph(config, task)
     echo(f"hwsim run: {task!r}")
-    shapes = ", ".join(f"{name} {t.out_size}x{t.in_size}" for name, t in graph.tiles.items())
-    echo(f"  tiles {shapes}; device {type(config.make_device()).__name__} {config.device}; "
-         f"io {config.io}; rule {config.rule}")
+    if compiled is not None:
+        compiled, stability_warnings = compiled
+        rep = compiled.report
+        echo(f"  compiled {compiled.spec.describe()}")
+        echo(f"  {len(graph.tiles)} tiles of {config.tile_size()}x{config.tile_size()}, "
+             f"stability {compiled.stability.verdict}; syre "
+             f"{'on' if compiled.spec.syre is not None else 'off'}")
+        for message in stability_warnings:
+            echo(f"  warning: {message}")
+    else:
+        rep = None
+        shapes = ", ".join(f"{name} {t.out_size}x{t.in_size}"
+                           for name, t in graph.tiles.items())
+        echo(f"  tiles {shapes}")
+    echo(f"  device {type(config.make_device()).__name__} {config.device}; io {config.io}; "
+         f"rule {config.rule}")
     results, predictions = [], {}
     for target in TARGETS:
         summary, pred = train_target(config, graph, task, target, out, resume, progress)
@@ -184,6 +223,7 @@ def run(config_path=None, out=None, resume=False, progress=True, echo=print):
     echo(summary_table(results, task.metric))
     data = {"hwsim_version": __version__, "config": config.to_dict(),
             "task": repr(task), "graph": graph.to_dict(), "results": results,
+            "compile_report": None if rep is None else rep.to_dict(),
             "machine": {"python": platform.python_version(),
                         "platform": platform.platform()}}
     json_path = write_json(out / "run.json", data)

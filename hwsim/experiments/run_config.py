@@ -8,12 +8,15 @@ that names the table and lists the known keys::
 
     [task]                        # a built-in task, hwsim.tasks.get_task(name, **rest)
     name = "mackey-glass"
-    layout = "feedforward"
-    window = 8
+    layout = "sequence"
+    window = 40
 
-    [network]                     # hwsim.networks.mlp(input, *hidden, output)
-    hidden = [32]
-    activation = "tanh"
+    [network]                     # kind = "odernn": compiler.ODERNN fields (inputs and outputs
+    kind = "odernn"               # come from the task), an optional named architecture,
+    method = "rk2"                # tile_size; kind = "mlp": hidden = [..], activation
+    hidden = 32
+    [network.syre]                # compiler.Syre: symmetry-aware training (ODERNN only)
+    gamma = 1e-3
 
     [device]                      # one of: preset = NAME | aihwkit class + parameters |
     preset = "ecram"              # family = NAME (a devices family) + parameters
@@ -34,6 +37,8 @@ that names the table and lists the known keys::
     batch_size = 16
 
     [cost]                        # overrides of hwsim.cost.CostTable fields
+
+This module is part of the application layer: it may import the compiler.
 """
 
 import dataclasses
@@ -42,32 +47,48 @@ from pathlib import Path
 
 import devices
 
-from . import _validate as V
-from .errors import ConfigError
-from .io import IOConfig
-from .tile import UpdateConfig
+from .. import _validate as V
+from ..errors import ConfigError
+from ..io import IOConfig
+from ..tile import UpdateConfig
 
 __all__ = ["RunConfig", "load_run_config", "DEFAULT_RUN"]
 
-#: The built-in main job: Mackey-Glass one-step prediction from a window of 8 past values,
-#: a 8-64-1 tanh network of ECRAM tiles with 8-bit converters.
+#: The built-in main job (issue 4): an RK2 ODERNN with 32 hidden units and syre, compiled
+#: onto ECRAM tiles with 8-bit converters, predicting the Mackey-Glass series one step ahead
+#: over sequences of 40 samples.
 DEFAULT_RUN = {
     "seed": 0,
     "out": "hwsim-out/run",
-    "task": {"name": "mackey-glass", "layout": "feedforward", "window": 8, "horizon": 1,
-             "n_train": 4000, "n_test": 500},
-    "network": {"hidden": [64], "activation": "tanh"},
+    "task": {"name": "mackey-glass", "layout": "sequence", "window": 40, "horizon": 1,
+             "n_train": 128, "n_test": 12, "sample_every": 1},
+    "network": {"kind": "odernn", "method": "rk2", "hidden": 32, "step": 0.5,
+                "activation": "tanh", "cell": "vanilla", "tile_size": 256,
+                "syre": {"gamma": 1e-3}},
     "device": {"preset": "ecram"},
     "io": {"dac_bits": 8, "adc_bits": 8},
     "update": {},
-    "rule": {"name": "pulsed-sgd", "lr": 0.05},
-    "train": {"epochs": 30, "batch_size": 16},
+    "rule": {"name": "pulsed-sgd", "lr": 0.01},
+    "train": {"epochs": 40, "batch_size": 8},
     "cost": {},
 }
 
+#: The two-layer network of issue 3 (8-64-1 tanh on windows of 8 past values): the workload
+#: of benchmarks/bench_train.py, which compares it with aihwkit's AnalogSequential.
+MLP_RUN = {
+    **DEFAULT_RUN,
+    "task": {"name": "mackey-glass", "layout": "feedforward", "window": 8, "horizon": 1,
+             "n_train": 4000, "n_test": 500},
+    "network": {"kind": "mlp", "hidden": [64], "activation": "tanh"},
+    "rule": {"name": "pulsed-sgd", "lr": 0.05},
+    "train": {"epochs": 30, "batch_size": 16},
+}
+
+NETWORK_KINDS = ("odernn", "mlp")
+
 _TOP = ("seed", "out", "task", "network", "device", "io", "update", "rule", "train", "cost")
 _TABLES = ("task", "network", "device", "io", "update", "rule", "train", "cost")
-_NETWORK = ("hidden", "activation", "output_activation")
+_MLP = ("kind", "hidden", "activation", "output_activation")
 _TRAIN = ("epochs", "batch_size")
 
 
@@ -101,9 +122,9 @@ class RunConfig:
     def from_dict(cls, data, base=None):
         """Validate ``data`` on top of ``base`` (default: :data:`DEFAULT_RUN`).
 
-        Tables given in ``data`` replace those of ``base`` key by key, except ``task`` and
-        ``device``, which are replaced whole (a task or a device is one thing, not a merge
-        of two), and ``rule`` when it names another rule.
+        Tables given in ``data`` replace those of ``base`` key by key, except ``task``,
+        ``network`` and ``device``, which are replaced whole (a task, a network or a device
+        is one thing, not a merge of two), and ``rule`` when it names another rule.
         """
         if not isinstance(data, dict):
             raise ConfigError(f"run config must be a table (dict), got {type(data).__name__}")
@@ -114,7 +135,7 @@ class RunConfig:
             if key in _TABLES:
                 if not isinstance(value, dict):
                     raise ConfigError(f"run config [{key}] must be a table, got {value!r}")
-                whole = key in ("task", "device") or (
+                whole = key in ("task", "network", "device") or (
                     key == "rule" and value.get("name", merged[key].get("name"))
                     != merged[key].get("name"))
                 merged[key] = dict(value) if whole else {**merged[key], **value}
@@ -129,14 +150,15 @@ class RunConfig:
         V.seed("run config", self.seed)
         if not isinstance(self.out, str) or not self.out:
             raise ConfigError(f"run config: out must be a folder name, got {self.out!r}")
-        self.make_task()
-        _unknown("network", self.network, _NETWORK)
-        hidden = self.network.get("hidden", [])
-        if not isinstance(hidden, list):
-            raise ConfigError(f"run config [network] hidden must be a list of widths, got "
-                              f"{hidden!r}")
-        for k, width in enumerate(hidden):
-            V.integer("run config [network]", f"hidden[{k}]", width, low=1)
+        task = self.make_task()
+        kind = self.network.get("kind", "odernn")
+        if kind not in NETWORK_KINDS:
+            raise ConfigError(f"run config [network] kind must be one of {list(NETWORK_KINDS)}, "
+                              f"got {kind!r}")
+        if kind == "mlp":
+            self._check_mlp()
+        else:
+            self.make_spec(task)
         self.make_device()
         self.make_io()
         self.make_update()
@@ -146,9 +168,42 @@ class RunConfig:
         V.integer("run config [train]", "batch_size", self.train.get("batch_size", 16), low=1)
         self.make_cost_table()
 
+    def _check_mlp(self):
+        _unknown("network", self.network, _MLP)
+        hidden = self.network.get("hidden", [])
+        if not isinstance(hidden, list):
+            raise ConfigError(f"run config [network] hidden must be a list of widths, got "
+                              f"{hidden!r}")
+        for k, width in enumerate(hidden):
+            V.integer("run config [network]", f"hidden[{k}]", width, low=1)
+
     # ------------------------------------------------------------ builders
+    def make_spec(self, task):
+        """The ODERNN spec of an ``odernn`` network for ``task``'s input and output sizes.
+
+        ``architecture = NAME`` starts from a named architecture of
+        :mod:`compiler.architectures`; the other keys are :class:`compiler.ODERNN` fields.
+        """
+        import compiler
+        params = {k: v for k, v in self.network.items() if k not in ("kind", "tile_size")}
+        params["inputs"], params["outputs"] = task.input_size, task.output_size
+        name = params.pop("architecture", None)
+        if "hidden" not in params:
+            raise ConfigError("run config [network]: give hidden (the state size) of the "
+                              "ODERNN")
+        try:
+            if name is not None:
+                return compiler.architecture(name, **params)
+            return compiler.ODERNN.from_dict(params)
+        except compiler.CompileError as exc:
+            raise ConfigError(f"run config [network]: {exc}") from None
+
+    def tile_size(self):
+        return V.integer("run config [network]", "tile_size",
+                         self.network.get("tile_size", 256), low=1)
+
     def make_task(self):
-        from .tasks import get_task
+        from ..tasks import get_task
         params = dict(self.task)
         name = params.pop("name", None)
         if name is None:
@@ -198,13 +253,13 @@ class RunConfig:
             raise ConfigError(f"run config [update]: {exc}") from None
 
     def make_rule(self):
-        from .rules import get_rule
+        from ..rules import get_rule
         params = dict(self.rule)
         name = params.pop("name", "pulsed-sgd")
         return get_rule(name, **params)
 
     def make_cost_table(self):
-        from .cost import CostTable
+        from ..cost import CostTable
         return CostTable.from_dict(self.cost)
 
     def to_dict(self):

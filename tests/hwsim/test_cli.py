@@ -2,10 +2,12 @@
 
 import json
 
+import numpy as np
+
 import pytest
 
 from hwsim.cli import main
-from hwsim.config import DEFAULT_RUN, RunConfig, load_run_config
+from hwsim.experiments.run_config import DEFAULT_RUN, RunConfig, load_run_config
 from hwsim.errors import ConfigError
 
 SMALL = """
@@ -17,6 +19,7 @@ n_out = 2
 n_train = 64
 n_test = 32
 [network]
+kind = "mlp"
 hidden = [6]
 [device]
 family = "ConstantStep"
@@ -33,7 +36,7 @@ def test_run_with_config_file_writes_results(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["run", str(cfg), "--out", str(out), "--quiet"]) == 0
     text = capsys.readouterr().out
-    assert "test nrmse" in text and "energy / inference" in text
+    assert "test nrmse" in text and "energy / prediction" in text
     data = json.loads((out / "run.json").read_text())
     assert [r["target"] for r in data["results"]] == ["ideal", "device"]
     device = data["results"][1]
@@ -66,7 +69,11 @@ def test_resume_flag_continues_from_checkpoints(tmp_path, capsys):
     ("[io]\ndac_bits = 0\n", ["dac_bits", "0"]),
     ("[rule]\nname = \"magic\"\n", ["rule", "magic"]),
     ("[task]\nname = \"mnist\"\n", ["mnist"]),
-    ("[network]\nhidden = [0]\n", ["hidden[0]"]),
+    ("[network]\nkind = \"mlp\"\nhidden = [0]\n", ["hidden[0]"]),
+    ("[network]\nkind = \"cnn\"\n", ["kind", "cnn"]),
+    ("[network]\nhidden = 8\nstages = 3\n", ["stages", "3"]),
+    ("[network]\nstages = 3\n", ["hidden"]),
+    ("[network]\nhidden = 4\narchitecture = \"transformer\"\n", ["architecture", "transformer"]),
     ("[update]\ndesired_bl = 0\n", ["desired_bl"]),
     ("[cost]\nflux_capacitor = 1\n", ["flux_capacitor"]),
 ])
@@ -113,3 +120,39 @@ def test_experiment_command_lists_and_rejects_unknown(capsys):
     capsys.readouterr()
     assert main(["experiment", "no-such-experiment"]) == 2
     assert "no-such-experiment" in capsys.readouterr().err
+
+
+ODERNN = """
+seed = 2
+[task]
+name = "mackey-glass"
+layout = "sequence"
+window = 10
+n_train = 8
+n_test = 2
+[network]
+kind = "odernn"
+architecture = "gru"
+hidden = 6
+[network.syre]
+gamma = 0.001
+[rule]
+name = "pulsed-sgd"
+lr = 0.01
+[train]
+epochs = 2
+batch_size = 4
+"""
+
+
+def test_run_compiles_an_odernn_spec(tmp_path, capsys):
+    cfg = tmp_path / "odernn.toml"
+    cfg.write_text(ODERNN)
+    out = tmp_path / "out"
+    assert main(["run", str(cfg), "--out", str(out), "--quiet"]) == 0
+    text = capsys.readouterr().out
+    assert "compiled 2-1-ODERNN gru" in text and "syre on" in text
+    data = json.loads((out / "run.json").read_text())
+    assert data["compile_report"]["stability"]["verdict"] in ("stable", "marginal")
+    assert all(np.isfinite(r["final_metric"]) for r in data["results"])
+    assert data["results"][1]["pulses"] > 0
