@@ -100,6 +100,25 @@ def train_section(data):
     return lines
 
 
+def compile_section(data):
+    """Markdown lines for bench_compile.json."""
+    if data is None:
+        return ["Compile time: not measured (run `python benchmarks/bench_compile.py`)."]
+    lines = ["| hidden | tiles | weights | compile time |", "|---|---|---|---|"]
+    for row in data["compile"]:
+        lines.append(f"| {row['hidden']} | {row['tiles']} | {row['weights']:,} | "
+                     f"{row['median_s'] * 1e3:.1f} ms |")
+    g = data.get("growth_exponent", {})
+    lines.append("")
+    lines.append(f"{data['workload']['spec']} onto {data['workload']['tile_size']}x"
+                 f"{data['workload']['tile_size']} tiles, stability pass off (it is "
+                 f"O(hidden^3) and timed separately in the JSON). Growth exponent "
+                 f"{g.get('vs_weights', float('nan')):.2f} in the number of weights "
+                 f"({g.get('vs_hidden', float('nan')):.2f} in hidden size); target under "
+                 f"{data['target']['max_seconds']} s at hidden {data['target']['hidden']}.")
+    return lines
+
+
 def section():
     """The whole generated section, markers included."""
     parts = [START, "",
@@ -111,7 +130,9 @@ def section():
              "**Tile reads** (`benchmarks/bench_tile.py`)", "",
              *tile_section(_load("bench_tile.json")), "",
              "**Training** (`benchmarks/bench_train.py`)", "",
-             *train_section(_load("bench_train.json")), "", END]
+             *train_section(_load("bench_train.json")), "",
+             "**Compiler** (`benchmarks/bench_compile.py`)", "",
+             *compile_section(_load("bench_compile.json")), "", END]
     return "\n".join(parts)
 
 
