@@ -20,7 +20,8 @@ and a call counter; each draw's counter is its position (sample, cell, slot, pul
 :mod:`devices.rng`.
 """
 
-import numba
+import types
+
 import numpy as np
 from numba import literally, njit, prange, typeof
 
@@ -35,33 +36,12 @@ _STREAM_C2C = 3
 
 _ENTRY_POINTS = {}
 
-#: Below this many elementary operations a kernel runs on the calling thread only: waking
-#: the worker threads costs tens of microseconds on an idle machine and milliseconds when
-#: the cores are busy, more than small arrays take to process. The result does not change:
-#: every random draw is a function of its position, not of the thread that makes it.
+#: Below this many elementary operations a kernel runs as its serial twin (compiled without
+#: ``parallel``): launching a parallel region costs tens of microseconds on an idle machine
+#: and milliseconds when the cores are busy, more than small arrays take to process. The
+#: result does not change: every random draw is a function of its position, not of the
+#: thread that makes it.
 PARALLEL_MIN_WORK = 1 << 18
-
-
-class _threads_for:
-    """Context: limit numba to one thread when ``work`` is below :data:`PARALLEL_MIN_WORK`."""
-
-    def __init__(self, work):
-        self.serial = work < PARALLEL_MIN_WORK
-        self.previous = None
-
-    def __enter__(self):
-        if self.serial:
-            self.previous = numba.get_num_threads()
-            if self.previous > 1:
-                numba.set_num_threads(1)
-            else:
-                self.previous = None
-        return self
-
-    def __exit__(self, *exc):
-        if self.previous is not None:
-            numba.set_num_threads(self.previous)
-        return False
 
 
 def _work(kernel, args):
@@ -74,6 +54,27 @@ def _work(kernel, args):
     return w.size
 
 
+def _serial_twin(kernel):
+    """The same kernel compiled without ``parallel`` (``prange`` runs as ``range``).
+
+    It gets its own name, so numba caches it apart from the parallel compilation (the
+    cache is keyed by the function's qualified name, not by its flags).
+    """
+    py = kernel.py_func
+    name = py.__name__ + "_serial"
+    twin = types.FunctionType(py.__code__, py.__globals__, name, py.__defaults__,
+                              py.__closure__)
+    twin.__qualname__ = name
+    twin.__module__ = py.__module__
+    twin.__doc__ = f"Serial compilation of ``{py.__name__}`` for small arrays."
+    return njit(cache=True)(twin)
+
+
+def _pick(kernel, work):
+    """``kernel`` itself for large work (or if it is serial anyway), else its serial twin."""
+    return kernel if work >= PARALLEL_MIN_WORK else _SERIAL.get(kernel, kernel)
+
+
 def run(kernel, law, *args):
     """Call a law-specialised kernel with law id ``law``.
 
@@ -82,14 +83,13 @@ def run(kernel, law, *args):
     compiles or loads the specialisation from the cache, and later calls go straight to its
     compiled entry point (microseconds).
     """
+    kernel = _pick(kernel, _work(kernel, args))
     key = (kernel, law) + tuple((a.dtype, a.ndim) if isinstance(a, np.ndarray) else type(a)
                                 for a in args)
     entry = _ENTRY_POINTS.get(key)
     if entry is not None:
-        with _threads_for(_work(kernel, args)):
-            return entry(law, *args)
-    with _threads_for(_work(kernel, args)):
-        result = kernel(law, *args)
+        return entry(law, *args)
+    result = kernel(law, *args)
     want = tuple(typeof(a) for a in args)
     for sig, cres in kernel.overloads.items():
         if getattr(sig[0], "literal_value", None) == law and tuple(sig[1:]) == want:
@@ -300,8 +300,8 @@ def pulsed_update(law, w, x_sign, d_sign, xbits, dbits, dw_up, dw_down, bmin, bm
 def make_pulse_trains(p, bl, key, stream):
     """Python entry for :func:`_pulse_trains` (sizes the word count from ``bl``)."""
     nwords = max(1, (int(bl.max(initial=0)) + 63) // 64)
-    with _threads_for(p.size * max(1, int(bl.max(initial=0)))):
-        return _pulse_trains(p, bl, key, stream, nwords)
+    kernel = _pick(_pulse_trains, p.size * max(1, int(bl.max(initial=0))))
+    return kernel(p, bl, key, stream, nwords)
 
 
 STREAM_X = _STREAM_X
@@ -371,32 +371,31 @@ def _write_noise(w, visible, mask, std, key):
                 visible[i, j] = w[i, j] + std * rng.normal(key, i * cols + j)
 
 
-# Python entries of the elementwise kernels, each on one thread for small arrays.
+_SERIAL = {k: _serial_twin(k) for k in (apply_pulses, pulsed_update, _pulse_trains, _decay,
+                                         _diffuse, _reset, _clip_all, _write_noise)}
+
+
+# Python entries of the elementwise kernels: the serial twin for small arrays.
 def decay(w, reset_bias, rate, bmin, bmax, scale):
     """See :func:`_decay`."""
-    with _threads_for(w.size):
-        _decay(w, reset_bias, rate, bmin, bmax, scale)
+    _pick(_decay, w.size)(w, reset_bias, rate, bmin, bmax, scale)
 
 
 def diffuse(w, rho, bmin, bmax, key, scale):
     """See :func:`_diffuse`."""
-    with _threads_for(w.size):
-        _diffuse(w, rho, bmin, bmax, key, scale)
+    _pick(_diffuse, w.size)(w, rho, bmin, bmax, key, scale)
 
 
 def reset(w, mask, reset_bias, reset_std, bmin, bmax, key):
     """See :func:`_reset`."""
-    with _threads_for(w.size):
-        _reset(w, mask, reset_bias, reset_std, bmin, bmax, key)
+    _pick(_reset, w.size)(w, mask, reset_bias, reset_std, bmin, bmax, key)
 
 
 def clip(w, bmin, bmax):
     """See :func:`_clip_all`."""
-    with _threads_for(w.size):
-        _clip_all(w, bmin, bmax)
+    _pick(_clip_all, w.size)(w, bmin, bmax)
 
 
 def write_noise(w, visible, mask, std, key):
     """See :func:`_write_noise`."""
-    with _threads_for(w.size):
-        _write_noise(w, visible, mask, std, key)
+    _pick(_write_noise, w.size)(w, visible, mask, std, key)
