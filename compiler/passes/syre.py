@@ -172,7 +172,7 @@ def _stream(seed, name, tag):
     return np.random.default_rng(np.random.SeedSequence([seed, 0x5E7E, tag, *words]))
 
 
-def _device_model(owner, device):
+def _device_model(device):
     """The device model a spec's ``device`` stands for (None: the tile's default)."""
     if device is None:
         return devices.ConstantStep()
@@ -191,7 +191,7 @@ def _device_with_anchor(owner, device, sigma):
     if isinstance(device, cells.UnitCell):
         raise CompileError(f"{owner}: source='device' does not know how unit cell "
                            f"{type(device).__name__} decays; use source='reference'")
-    return _device_model(owner, device).replace(reset_dtod=sigma)
+    return _device_model(device).replace(reset_dtod=sigma)
 
 
 def apply(graph, syre, seed=0):

@@ -36,7 +36,9 @@ class PulsedSGD(Rule):
 
     Notes
     -----
-    Tiles are updated in the graph's tile order, so the result is deterministic.
+    Tiles are updated in the graph's tile order, so the result is deterministic. Each tile's
+    weight decay is applied before its pulses, so one step is exactly
+    ``W <- W - lr (d^T x + weight_decay W)`` on the ideal target.
 
     *syre* (reference/theory.md section 5.2) needs nothing of the rule: the compiler's syre
     pass gives each tile a fixed offset ``theta0`` (reads see ``phi = theta + theta0``) and
@@ -67,10 +69,14 @@ class PulsedSGD(Rule):
         for name in sim.read_tiles:
             tile = sim.tiles[name]
             x, d = sim.local_signals(name)
-            if x.shape[0]:
-                tile.update(x, d, lr)
+            # decay first: the errors were computed at the weights before this step, so
+            # decaying those and then adding the pulses is exactly theta - lr (g + wd theta);
+            # decaying after the update would shrink the update too, which moves the fixed
+            # point by a factor 1 / (1 - lr wd)
             own = getattr(tile, "weight_decay", None)
             if own is not None:
                 tile.decay(rate=lr * (self.weight_decay + own))
             elif self.weight_decay:
                 tile.decay(rate=lr * self.weight_decay)
+            if x.shape[0]:
+                tile.update(x, d, lr)

@@ -277,9 +277,7 @@ def test_gradient_descent_converges_to_the_syre_ridge_solution(out):
 # =========================================================================== source device
 def test_device_source_sets_the_reset_spread_as_the_anchor():
     sigma = 0.03
-    g = hwsim.networks.mlp([5, 4, 2], device="idealized")
-    for name, spec in g.tiles.items():
-        g.tiles[name].device  # a preset name
+    g = hwsim.networks.mlp([5, 4, 2], device="idealized")  # a preset name
     out = apply(g, Syre(sigma0=sigma, gamma=0.1, source="device"), seed=0)
     for spec in out.tiles.values():
         assert spec.offset is None and spec.weight_decay == 0.1
