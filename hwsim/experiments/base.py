@@ -102,7 +102,7 @@ def _print_figures(figures, echo, indent=""):
         elif isinstance(value, float):
             echo(f"{indent}{key}: {value:.6g}")
         elif isinstance(value, (list, tuple)) and len(value) > 8:
-            echo(f"{indent}{key}: [{len(value)} values]")
+            continue  # curves and samples: in the JSON and the plot, not worth a line
         else:
             echo(f"{indent}{key}: {value}")
 
