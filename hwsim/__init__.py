@@ -17,7 +17,7 @@ The application layer: :mod:`hwsim.cli` (``hwsim run``, ``hwsim devices``) and
 
 __version__ = "0.1.0"
 
-from . import cost, functions, networks, rules, tasks
+from . import cost, diagnostics, functions, networks, rules, tasks
 from .cells import DifferentialPair, ReferenceCell
 from .cost import CostReport, CostTable, estimate
 from .errors import ConfigError, DivergenceError, GraphError, HwsimError, SimulationError
@@ -34,6 +34,7 @@ __all__ = [
     "DeviceGraph", "Signal", "TileSpec", "Add", "Copy", "Delay", "Elementwise",
     "LearningUpdate", "Multiply", "TileMVM", "TileMVMT", "Simulator", "Trainer", "TrainResult",
     "train", "Task", "get_task", "CostTable", "CostReport", "estimate", "ConfigError",
-    "DivergenceError", "GraphError", "HwsimError", "SimulationError", "cost", "functions",
+    "DivergenceError", "GraphError", "HwsimError", "SimulationError", "cost", "diagnostics",
+    "functions",
     "networks", "rules", "tasks",
 ]
