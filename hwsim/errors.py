@@ -14,6 +14,10 @@ class ConfigError(HwsimError):
     """A tile, IO, update, task, cost or run configuration is invalid."""
 
 
+class NonFiniteError(ConfigError):
+    """An array that must be finite holds NaN or inf (e.g. a state that overflowed)."""
+
+
 class GraphError(HwsimError):
     """A device graph is inconsistent (a signal set twice, read before it is set, ...)."""
 

@@ -27,7 +27,7 @@ from devices import PulsedDevice, UpdateParameters
 from . import _validate as V
 from . import io as _io
 from .cells import UnitCell, UnitCellArray
-from .errors import ConfigError
+from .errors import ConfigError, NonFiniteError
 from .io import IOConfig
 
 #: The update configuration of a tile is :class:`devices.UpdateParameters` itself (aihwkit's
@@ -78,6 +78,11 @@ def _finite_array(owner, name, value):
     if isinstance(value, np.ndarray) and value.dtype == np.float64 \
             and value.flags.c_contiguous and np.isfinite(value.sum()):
         return value
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f" \
+            and not np.all(np.isfinite(value)):
+        bad = tuple(int(b) for b in np.argwhere(~np.isfinite(value))[0])
+        raise NonFiniteError(f"{owner}.{name} must be finite; found {value[bad]} at index "
+                             f"{bad}")
     return V.array(owner, name, value)
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _validate as V
-from .errors import ConfigError, DivergenceError
+from .errors import ConfigError, DivergenceError, NonFiniteError
 from .losses import get_loss
 from .progress import progress_bar
 from .rules import Rule, get_rule
@@ -213,8 +213,16 @@ class Trainer:
         return self.loss(pred, y)
 
     def _step(self, x, y):
-        """Forward, loss, backward and update on one batch (or one sample); the loss."""
-        pred = self.sim.run({self.input: x})[self.output]
+        """Forward, loss, backward and update on one batch (or one sample); the loss.
+
+        A state that overflows inside the network (a recurrence that blew up) counts as a
+        non-finite loss.
+        """
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):
+                pred = self.sim.run({self.input: x})[self.output]
+        except NonFiniteError:
+            return float("nan")
         value, grad = self._loss_grad(pred, y)
         if not np.isfinite(value):
             return value
@@ -269,7 +277,18 @@ class Trainer:
                     f"{epoch + 1} was kept (try a smaller learning rate)")
             total += value * idx.size
             bar.update(1, loss=value)
-        test_loss, test_metric = self.evaluate()
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):
+                test_loss, test_metric = self.evaluate()
+        except NonFiniteError:
+            test_loss = test_metric = float("nan")
+        if not np.isfinite(test_loss):
+            self.sim = Simulator(self.sim.graph, target=self.target, seed=self.seed,
+                                 tiles=good, feedback=self.sim.feedback)
+            raise DivergenceError(
+                f"training diverged on the {self.target} target: the test predictions after "
+                f"epoch {epoch + 1} are not finite; the state of the start of epoch "
+                f"{epoch + 1} was kept (try a smaller learning rate)")
         self.history.append({"epoch": epoch + 1, "train_loss": total / n,
                              "test_loss": test_loss, "test_metric": test_metric,
                              "pulses": self._pulses() - pulses0,

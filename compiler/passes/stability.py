@@ -546,11 +546,19 @@ class StabilityReport:
             text.append("The memory alone amplifies drift and inputs; add damping "
                         "(e.g. a forget factor < 1).")
         elif self.verdict == "unstable":
-            oscillatory = any(abs(m.z.imag) > abs(m.z.real) for m in self.offending)
-            advice = "Reduce the step size or use a method with a larger region (rk3/rk4"
-            advice += (", or the exponential step of the unitary cell, for oscillatory "
-                       "modes)." if oscillatory else ").")
-            text.append(advice)
+            if any(m.eigenvalue.real > 0 for m in self.offending):
+                # The field itself grows along these modes: no step size or explicit method
+                # can contract them, only a change of the field can.
+                text.append("Some offending eigenvalues of J have a positive real part: the "
+                            "field itself grows there, so no step size or method helps; add "
+                            "decay or damping to the cell (e.g. the vanilla cell's -h term) "
+                            "or scale down the recurrent weights.")
+            else:
+                oscillatory = any(abs(m.z.imag) > abs(m.z.real) for m in self.offending)
+                advice = "Reduce the step size or use a method with a larger region (rk3/rk4"
+                advice += (", or the exponential step of the unitary cell, for oscillatory "
+                           "modes)." if oscillatory else ").")
+                text.append(advice)
         return " ".join(text)
 
 

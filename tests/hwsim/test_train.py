@@ -158,3 +158,37 @@ def test_weight_decay_shrinks_weights_on_both_targets():
                         epochs=3, progress=False)
         norm = lambda r: np.linalg.norm(r.simulator.tiles["W1"].weights())  # noqa: E731
         assert norm(decayed) < 0.9 * norm(plain)
+
+
+def test_overflowing_recurrence_is_a_divergence_with_state_kept():
+    """A recurrent state that overflows inside the network stops training like a NaN loss."""
+    from hwsim.graph import DeviceGraph
+    from hwsim.ops import Add, Delay, TileMVM
+
+    graph = DeviceGraph("rnn")
+    graph.add_input("x", 2)
+    graph.add_output("y", 2)
+    graph.add_signal("h", 2)
+    graph.add_signal("hp", 2)
+    graph.add_signal("r", 2)
+    graph.add_tile("W", 2, 2, init=np.eye(2) * 1e3)   # a recurrence that explodes
+    graph.add_tile("U", 2, 2, init=np.eye(2))
+    graph.add(Delay("h", "hp"))
+    graph.add(TileMVM("W", "hp", "r"))
+    graph.add(TileMVM("U", "x", "y"))
+    graph.add(Add(["r", "y"], "h"))
+    g = np.random.default_rng(0)
+    task = hwsim_task(g)
+    trainer = Trainer(graph, task, PulsedSGD(lr=0.01), target="ideal", epochs=2,
+                      batch_size=4, progress=False)
+    w0 = trainer.sim.tiles["W"].weights()
+    with pytest.raises(DivergenceError, match="diverged"):
+        trainer.fit()
+    np.testing.assert_array_equal(trainer.sim.tiles["W"].weights(), w0)
+
+
+def hwsim_task(g):
+    from hwsim.tasks import Task
+    x = g.standard_normal((8, 200, 2))
+    return Task("overflow", x, x.copy(), x[:4].copy(), x[:4].copy(), "regression",
+                layout="sequence")
