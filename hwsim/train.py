@@ -269,12 +269,8 @@ class Trainer:
             idx = order[b * self.batch_size:(b + 1) * self.batch_size]
             value = self._batch(x_all[idx], y_all[idx])
             if not np.isfinite(value):
-                self.sim = Simulator(self.sim.graph, target=self.target, seed=self.seed,
-                                     tiles=good, feedback=self.sim.feedback)
-                raise DivergenceError(
-                    f"training diverged on the {self.target} target: loss {value} in epoch "
-                    f"{epoch + 1}, batch {b + 1}/{n_batches}; the state of the start of epoch "
-                    f"{epoch + 1} was kept (try a smaller learning rate)")
+                self._diverged(good, epoch, f"loss {value} in epoch {epoch + 1}, batch "
+                                            f"{b + 1}/{n_batches}")
             total += value * idx.size
             bar.update(1, loss=value)
         try:
@@ -283,18 +279,22 @@ class Trainer:
         except NonFiniteError:
             test_loss = test_metric = float("nan")
         if not np.isfinite(test_loss):
-            self.sim = Simulator(self.sim.graph, target=self.target, seed=self.seed,
-                                 tiles=good, feedback=self.sim.feedback)
-            raise DivergenceError(
-                f"training diverged on the {self.target} target: the test predictions after "
-                f"epoch {epoch + 1} are not finite; the state of the start of epoch "
-                f"{epoch + 1} was kept (try a smaller learning rate)")
+            self._diverged(good, epoch, f"the test predictions after epoch {epoch + 1} are "
+                                        "not finite")
         self.history.append({"epoch": epoch + 1, "train_loss": total / n,
                              "test_loss": test_loss, "test_metric": test_metric,
                              "pulses": self._pulses() - pulses0,
                              "seconds": time.perf_counter() - t0})
         bar.note(f"epoch {epoch + 1}/{self.epochs}  train loss {total / n:.4g}  "
                  f"test {self.task.metric} {test_metric:.4g}")
+
+    def _diverged(self, good, epoch, what):
+        """Put back the tiles of the start of ``epoch`` and raise DivergenceError."""
+        self.sim = Simulator(self.sim.graph, target=self.target, seed=self.seed, tiles=good,
+                             feedback=self.sim.feedback)
+        raise DivergenceError(f"training diverged on the {self.target} target: {what}; the "
+                              f"state of the start of epoch {epoch + 1} was kept (try a "
+                              "smaller learning rate)")
 
     def fit(self):
         """Run the remaining epochs; returns a :class:`TrainResult`.
