@@ -93,7 +93,7 @@ def train_section(data):
                      f"| {_rate(r.get('aihwkit'))} | "
                      f"{f'{ratios[t]:.2f}x' if t in ratios else '-'} |")
     lines.append("")
-    lines.append("The default network of `hwsim run` (8-64-1 tanh, ECRAM, 8-bit IO, batch 16, "
+    lines.append("The perceptron workload (`MLP_RUN`: 8-64-1 tanh, ECRAM, 8-bit IO, batch 16, "
                  "4000 Mackey-Glass samples per epoch), against aihwkit's AnalogSequential with "
                  "the same device, IO and update parameters and the same initial weights; "
                  f"target {data.get('target_ratio', 5)}x.")
