@@ -46,7 +46,6 @@ import argparse
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -59,7 +58,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import hwsim  # noqa: E402
-from bench_train import CONTENDED_CORES, OtherLoad, set_threads, wait_quiet  # noqa: E402
+from bench_train import (CONTENDED_CORES, OtherLoad, _source_state,  # noqa: E402
+                         set_threads, wait_quiet)
 from hwsim.errors import DivergenceError  # noqa: E402
 from hwsim.io import IOConfig  # noqa: E402
 from hwsim.io_utils import write_json  # noqa: E402
@@ -171,19 +171,6 @@ def measure_target(target, task, repeats):
         row["ratio_vs_pulsed_sgd"] = sps / base if sps and base else None
         row["train_ratio_vs_pulsed_sgd"] = tsps / base_train if tsps and base_train else None
     return {"rules": rows, "other_processes_cores": other.cores}
-
-
-def _source_state():
-    """The commit measured and the tracked files changed in the working tree."""
-    def git(*args):
-        try:
-            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
-                                  timeout=30).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            return None
-    status = git("status", "--porcelain", "--untracked-files=no")
-    return {"commit": git("rev-parse", "HEAD"),
-            "modified": status.splitlines() if status else []}
 
 
 def main(argv=None):
