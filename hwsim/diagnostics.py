@@ -1017,3 +1017,36 @@ def representation_cka(sim_a, signal_a, sim_b, signal_b):
             raise SimulationError(f"{owner}: {name}: {exc}") from None
         reps.append(r.reshape(-1, r.shape[-1]))
     return linear_cka(reps[0], reps[1])
+
+
+# =========================================================================== symmetry helpers
+__all__ += ["odd_canonical"]
+
+
+def odd_canonical(w, u):
+    """Neurons of an odd activation in a canonical sign, for merging up to that symmetry.
+
+    With an odd nonlinearity (tanh), neuron ``i`` computes the same function with
+    ``(W[i, :], U[:, i])`` and ``(-W[i, :], -U[:, i])`` (a reflection symmetry, theory.md
+    section 5.1), so two neurons with ``v_i = -v_j`` are as merged as two with
+    ``v_i = v_j``. Each neuron ``v_i = [W[i, :], U[:, i]]`` is flipped so that its entry of
+    largest magnitude (the first, on a tie) is positive; pass the result to
+    :func:`merged_neurons`.
+
+    Parameters
+    ----------
+    w : array (h, n)
+    u : array (m, h)
+
+    Returns
+    -------
+    w, u : ndarray
+        The flipped weights (new arrays).
+    signs : ndarray (h,)
+        +1 or -1 per neuron (+1 for a zero neuron).
+    """
+    w, u = _check_pair("odd_canonical", w, u)
+    v = np.concatenate([w, u.T], axis=1)
+    top = v[np.arange(v.shape[0]), np.argmax(np.abs(v), axis=1)]
+    signs = np.where(top < 0, -1.0, 1.0)
+    return w * signs[:, None], u * signs[None, :], signs

@@ -15,8 +15,14 @@ alignment is the special case with ``B`` fixed and random.
 
 On the device target every update here is the tile's pulsed outer-product update and every
 leak the devices' relaxation, so device asymmetry, noise and bounds act on both pathways.
+
+Dendritic connectivity can be sparse (``b_mask``): B exists only on a mask ``M``, and its
+start, update and leak respect it, so ``B - diag(kappa) U^T * M`` leaks exactly like the
+dense difference and B aligns with ``diag(kappa) U^T`` on the mask's support (theory.md
+section 2.4: "HS holds on the support").
 """
 
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,11 +72,32 @@ class Heterosynaptic(Rule):
         backprop start), or zeros.
     b_plastic : bool
         Update B by its own rule (False: B fixed, feedback alignment).
+    b_mask : None, float, bool array, or dict of str to bool array
+        Sparse dendritic connectivity: where B has synapses (True). A boolean array of B's
+        shape ``(hidden, outputs)`` (the forward tile's ``(in_size, out_size)``) for every
+        feedback tile, or one per forward tile name; or a density in (0, 1]: a random mask
+        per feedback tile with ``round(density * size)`` synapses (at least one), drawn from
+        ``b_mask_seed`` and the tile's name. None (default): dense B.
+    b_mask_seed : int
+        Seed of the random masks of a density ``b_mask``.
 
     Notes
     -----
     Feedback tiles are named ``B(<forward tile>)``; they take the forward tile's device and
     periphery. :meth:`consistency` gives the consistency scores phi_i.
+
+    With a mask, B starts as its ``b_init`` times the mask (masked cells written to exactly
+    0 on either target), its update is the rule's update restricted to the mask and its leak
+    acts on the mask only, so masked entries stay exactly 0. On devices the masked cells
+    receive no pulses: B is updated by one pulsed outer-product update per column (or row,
+    whichever are fewer) of the mask, with the inputs outside that column and the errors
+    outside its support set to zero, so only the mask's cells see coincident pulses. Each
+    cell gets the expected change of the dense update; the pulse trains are drawn per
+    column rather than shared along a row, and the tile's ``updates`` counter counts each
+    sample once, as one sparse crossbar update would. Their leak is the devices' relaxation
+    with rate 0 on the masked cells. (A device with write noise redraws the visible weight
+    of every cell on each decay, :meth:`devices.DeviceArray.decay`; the masked cells'
+    state stays 0.)
     """
 
     lr: float = 0.02
@@ -78,6 +105,8 @@ class Heterosynaptic(Rule):
     gains: object = 1.0
     b_init: str = "random"
     b_plastic: bool = True
+    b_mask: object = None
+    b_mask_seed: int = 0
 
     def __post_init__(self):
         owner = type(self).__name__
@@ -88,6 +117,11 @@ class Heterosynaptic(Rule):
         object.__setattr__(self, "b_init", V.choice(owner, "b_init", self.b_init, B_INITS))
         object.__setattr__(self, "b_plastic", V.boolean(owner, "b_plastic", self.b_plastic))
         object.__setattr__(self, "gains", _check_gains(owner, self.gains))
+        object.__setattr__(self, "b_mask", _check_mask(owner, self.b_mask))
+        object.__setattr__(self, "b_mask_seed",
+                           V.integer(owner, "b_mask_seed", self.b_mask_seed, low=0))
+        # masks by (tile, shape), built once: apply() asks for them at every step
+        object.__setattr__(self, "_masks", {})
 
     # ------------------------------------------------------------ circuit
     def prepare(self, graph):
@@ -102,15 +136,62 @@ class Heterosynaptic(Rule):
                                   backward_io=spec.backward_io, update=spec.update,
                                   init=init))
             feedback[name] = feedback_name(name)
-        for name in feedback:
-            self.gain_vector(name, graph.tiles[name].in_size)  # shape errors before any run
+        for name in feedback:  # shape errors before any run
+            self.gain_vector(name, graph.tiles[name].in_size)
+            self.mask(name, out.tiles[feedback[name]].shape)
+        if isinstance(self.b_mask, dict):
+            unknown = sorted(set(self.b_mask) - set(feedback))
+            if unknown:
+                raise ConfigError(f"{type(self).__name__}.b_mask: masks given for {unknown}, "
+                                  f"which have no feedback tile; feedback goes to "
+                                  f"{sorted(feedback)}")
         return out, feedback
 
     def initialize(self, sim):
-        """Set ``B = U^T`` exactly when ``b_init == "transpose"``."""
-        if self.b_init == "transpose":
-            for fwd, fb in sim.feedback.items():
-                sim.tiles[fb].set_weights(sim.tiles[fwd].weights().T)
+        """Set ``B = U^T`` exactly when ``b_init == "transpose"``; zero B off its mask."""
+        for fwd, fb in sim.feedback.items():
+            tile = sim.tiles[fb]
+            mask = self.mask(fwd, tile.shape)
+            if self.b_init == "transpose":
+                start = sim.tiles[fwd].weights().T
+            elif mask is not None:
+                start = tile.weights()
+            else:
+                continue
+            tile.set_weights(start if mask is None else np.where(mask, start, 0.0))
+
+    def mask(self, tile, shape):
+        """The connectivity of the feedback tile of forward tile ``tile`` (B's ``shape``).
+
+        Returns
+        -------
+        ndarray of bool or None
+            The mask, or None where B is dense (no mask, or a mask that is all True).
+        """
+        if self.b_mask is None:
+            return None
+        key = (tile, tuple(shape))
+        if key not in self._masks:
+            self._masks[key] = self._build_mask(tile, key[1])
+        return self._masks[key]
+
+    def _build_mask(self, tile, shape):
+        spec = self.b_mask
+        owner = f"{type(self).__name__}.b_mask"
+        if isinstance(spec, float):
+            mask = random_mask(shape, spec, self.b_mask_seed, tile)
+        else:
+            if isinstance(spec, dict):
+                if tile not in spec:
+                    raise ConfigError(f"{owner}: no mask for tile {tile!r}; given for "
+                                      f"{sorted(spec)}")
+                spec, owner = spec[tile], f"{owner}[{tile!r}]"
+            mask = np.array(spec, dtype=bool)
+            if mask.shape != tuple(shape):
+                raise ConfigError(f"{owner}: the feedback tile of {tile!r} is {shape[0]} x "
+                                  f"{shape[1]} (hidden x outputs), but the mask has shape "
+                                  f"{mask.shape}")
+        return None if mask.all() else mask
 
     def gain_vector(self, tile, size):
         """The gains of the hidden neurons below forward tile ``tile`` (length ``size``)."""
@@ -147,10 +228,14 @@ class Heterosynaptic(Rule):
             a, e = pairs[fwd]
             kappa = self.gain_vector(fwd, sim.tiles[fwd].in_size)
             b_tile = sim.tiles[fb]
+            mask = self.mask(fwd, b_tile.shape)
             if a.shape[0]:
-                b_tile.update(e, a * kappa, lr)
+                if mask is None:
+                    b_tile.update(e, a * kappa, lr)
+                else:
+                    masked_update(b_tile, e, a * kappa, lr, mask)
             if rate:
-                b_tile.decay(rate=rate)
+                b_tile.decay(rate=rate if mask is None else rate * mask)
 
     def consistency(self, sim):
         """Consistency scores ``phi_i = <B_i,:, U_:,i> / |U_:,i|^2`` per feedback pair.
@@ -162,6 +247,45 @@ class Heterosynaptic(Rule):
         """
         return {fwd: consistency(sim.tiles[fwd].weights(), sim.tiles[fb].weights())
                 for fwd, fb in sim.feedback.items()}
+
+
+def masked_update(tile, x, d, lr, mask):
+    """``tile.update(x, d, lr)`` restricted to the cells where ``mask`` is True.
+
+    One update per column of the mask (``x`` zero outside the column, ``d`` zero outside
+    its support), or per row when there are fewer rows: no other cell sees an input and an
+    error together, so on devices no pulse reaches a masked cell and on the ideal target
+    its weight does not change at all. The ``updates`` counter counts the batch once.
+    """
+    rows, cols = mask.shape
+    calls = 0
+    by_column = cols <= rows
+    for k in range(cols if by_column else rows):
+        support = mask[:, k] if by_column else mask[k, :]
+        if not support.any():
+            continue
+        xk, dk = (np.zeros_like(x), d * support) if by_column else (x * support,
+                                                                    np.zeros_like(d))
+        if by_column:
+            xk[:, k] = x[:, k]
+        else:
+            dk[:, k] = d[:, k]
+        tile.update(xk, dk, lr)
+        calls += 1
+    if calls > 1:
+        tile.counters["updates"] -= (calls - 1) * x.shape[0]
+
+
+def random_mask(shape, density, seed, tile):
+    """A random connectivity mask of ``shape`` with ``round(density * size)`` True cells
+    (at least one), drawn from ``seed`` and the forward tile's name ``tile``."""
+    size = int(np.prod(shape))
+    count = max(1, int(round(density * size)))
+    entropy = [int(seed), 0xB3A5, *tile.encode()]
+    rng = np.random.default_rng(np.random.SeedSequence(entropy))
+    mask = np.zeros(size, dtype=bool)
+    mask[rng.choice(size, count, replace=False)] = True
+    return mask.reshape(shape)
 
 
 def consistency(u, b):
@@ -192,6 +316,38 @@ def _check_gains(owner, gains):
     if isinstance(gains, dict):
         return {str(k): _gain_values(owner, f"gains[{k!r}]", v) for k, v in gains.items()}
     return _gain_values(owner, "gains", gains)
+
+
+def _check_mask(owner, b_mask):
+    """None, a density in (0, 1], or boolean mask(s) stored as nested tuples (JSON-able)."""
+    if b_mask is None:
+        return None
+    if isinstance(b_mask, (bool, np.bool_)):
+        raise ConfigError(f"{owner}.b_mask must be None, a density in (0, 1], a boolean "
+                          f"array or a dict of them, got {b_mask!r}")
+    if isinstance(b_mask, numbers.Real):
+        density = V.real(owner, "b_mask", b_mask)
+        if not 0.0 < density <= 1.0:
+            raise ConfigError(f"{owner}.b_mask: a density must be in (0, 1], got {b_mask!r}")
+        return density
+    if isinstance(b_mask, dict):
+        return {str(k): _mask_values(owner, f"b_mask[{k!r}]", v) for k, v in b_mask.items()}
+    return _mask_values(owner, "b_mask", b_mask)
+
+
+def _mask_values(owner, name, value):
+    if isinstance(value, (str, bytes)):
+        raise ConfigError(f"{owner}.{name} must be a boolean array, got {value!r}")
+    arr = np.asarray(value)
+    if arr.dtype != bool:
+        raise ConfigError(f"{owner}.{name} must be a boolean array (True where B has a "
+                          f"synapse), got dtype {arr.dtype}")
+    if arr.ndim != 2 or arr.size == 0:
+        raise ConfigError(f"{owner}.{name} must be a non-empty 2-D boolean array (hidden x "
+                          f"outputs), got shape {arr.shape}")
+    if not arr.any():
+        raise ConfigError(f"{owner}.{name} has no True entry: B would have no synapse")
+    return tuple(tuple(bool(v) for v in row) for row in arr)
 
 
 def _gain_values(owner, name, value):

@@ -42,6 +42,11 @@ def test_quick_run_passes_all_checks_and_writes_json(tmp_path, capsys):
     ideal = data["figures"]["ideal"]
     assert ideal["backprop"]["cos_final"] == pytest.approx(1.0, abs=1e-6)
     assert ideal["ascent"]["cos_final"] < 0 < ideal["fa"]["cos_final"] < ideal["kp"]["cos_final"]
-    assert "device" in data["figures"] and "not run" in data["figures"]["sparse_B"]
+    assert "device" in data["figures"]
+    for target in ("ideal", "device"):
+        sparse = data["figures"][target]["sparse"]
+        assert sparse["mask_density"] == 0.25 and sparse["B_off_mask_max_abs"] == 0.0
+        assert sparse["cos_final"] > 0
+    assert ideal["sparse"]["cos_mid"] < ideal["kp"]["cos_mid"]
     pytest.importorskip("matplotlib")
     assert (tmp_path / "heterosynaptic.png").stat().st_size > 0
