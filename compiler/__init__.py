@@ -14,6 +14,10 @@ cost::
 
 Pipeline: spec -> IR (:func:`build_ir`) -> passes (stability, tiling, placement, precision)
 -> lowering (:mod:`compiler.lower`) -> syre -> :class:`CompileResult` with a report.
+
+``compile(spec, target="qunn")`` lowers a unitary-cell spec to a :class:`qunn.QUNN` instead
+(:mod:`compiler.targets.qunn`, a :class:`QunnCompileResult`); its names load QuTiP on first
+use only.
 """
 
 from .errors import CompileError, StabilityWarning
@@ -30,4 +34,16 @@ from .passes.syre import Syre
 __all__ = ["ODERNN", "Syre", "CompileError", "StabilityWarning", "CompileResult", "Compiler",
            "compile", "IR", "build_ir", "ButcherTableau", "TABLEAUS", "get_tableau",
            "multistep", "ARCHITECTURES", "architecture", "initial_weights", "parameters",
-           "parameter_count", "architectures", "cells", "methods", "reference"]
+           "parameter_count", "architectures", "cells", "methods", "reference",
+           "QunnCompileResult", "QunnOptions", "QunnReport"]
+
+#: Names of the qunn target, imported on first access (they load QuTiP).
+_QUNN_NAMES = ("QunnCompileResult", "QunnOptions", "QunnReport")
+
+
+def __getattr__(name):
+    if name in _QUNN_NAMES:
+        from .targets import qunn as _qunn_target
+
+        return getattr(_qunn_target, name)
+    raise AttributeError(f"module 'compiler' has no attribute {name!r}")

@@ -15,6 +15,9 @@ Passes, in order:
 4. lowering (:mod:`compiler.lower`) to a :class:`hwsim.DeviceGraph`;
 5. syre (:func:`compiler.passes.syre.apply`) on the graph's tiles when ``spec.syre`` is set;
 6. the report (:mod:`compiler.report`).
+
+Target ``"qunn"`` skips all of these: :func:`compiler.targets.qunn.lower` maps a unitary-cell
+spec onto a :class:`qunn.QUNN` and reports what it mapped.
 """
 
 import dataclasses
@@ -42,8 +45,9 @@ from .weights import parameter_count
 
 __all__ = ["Compiler", "CompileResult", "compile", "TARGETS", "load_spec"]
 
-#: Targets of the compiler (the QUNN target is added by the QUNN issue).
-TARGETS = ("device", "ideal")
+#: Targets of the compiler: device graphs (``device``, ``ideal``) or a QUNN (``qunn``,
+#: :mod:`compiler.targets.qunn`, imported only when asked for: it loads QuTiP).
+TARGETS = ("device", "ideal", "qunn")
 
 
 @dataclasses.dataclass
@@ -124,9 +128,12 @@ class Compiler:
 
     Parameters
     ----------
-    target : {"device", "ideal"}
+    target : {"device", "ideal", "qunn"}
         Where the result runs by default. The graph is the same for both targets (the ideal
         target ignores devices and IO); the report's cost is the hardware's either way.
+        ``"qunn"`` lowers a unitary-cell spec to a :class:`qunn.QUNN` instead of a graph
+        (:mod:`compiler.targets.qunn`; the result is a ``QunnCompileResult``); the hardware
+        options must then be left None.
     tile_size : int
         Rows and columns of one crossbar (>= 1); larger matrices are split.
     device : None, str, devices model or unit cell
@@ -150,15 +157,15 @@ class Compiler:
     fold_bias : bool
         Fold each bias into its input tile as one more column (:mod:`compiler.passes.fold`)
         instead of giving it tiles of its own.
+    qunn : dict or QunnOptions, optional
+        Options of the ``qunn`` target (``qubits``, ``tau``, ``couplings``, ``update``,
+        ``encoding``, ``noise``; see :class:`compiler.targets.qunn.QunnOptions`).
     """
 
     def __init__(self, target="device", tile_size=256, device=None, io=None, backward_io=None,
                  update=None, strict=False, seed=0, grid=None, cost_table=None,
-                 stability=True, fold_bias=True):
+                 stability=True, fold_bias=True, qunn=None):
         owner = "compile"
-        if target == "qunn":
-            raise CompileError("compile.target 'qunn' is not available yet (the QUNN issue "
-                               "adds it); allowed: " + ", ".join(TARGETS))
         self.target = V.choice(owner, "target", target, TARGETS)
         self.tile_size = V.integer(owner, "tile_size", tile_size, low=1)
         self.device = _check_device(device)
@@ -176,6 +183,19 @@ class Compiler:
         self.cost_table = cost_table
         self.stability = V.boolean(owner, "stability", stability)
         self.fold_bias = V.boolean(owner, "fold_bias", fold_bias)
+        self.qunn = self._qunn_options(qunn)
+
+    def _qunn_options(self, qunn):
+        if self.target != "qunn":
+            if qunn is not None:
+                raise CompileError(f"compile.qunn options apply only to target 'qunn', got "
+                                   f"target {self.target!r}")
+            return None
+        from .targets import qunn as qunn_target
+
+        hardware = {"device": self.device, "io": self.io, "backward_io": self.backward_io,
+                    "update": self.update, "grid": self.grid, "cost_table": self.cost_table}
+        return qunn_target.options(qunn, hardware)
 
     def compile(self, spec, weights=None):
         """Compile ``spec`` (an ODERNN, its dict, or a .toml/.json path).
@@ -189,6 +209,7 @@ class Compiler:
         Returns
         -------
         CompileResult
+            Or a :class:`compiler.targets.qunn.QunnCompileResult` for target ``"qunn"``.
 
         Warns
         -----
@@ -200,6 +221,10 @@ class Compiler:
     def _compile(self, spec, weights):
         start = time.perf_counter()
         spec = load_spec(spec)
+        if self.target == "qunn":
+            from .targets import qunn as qunn_target
+
+            return qunn_target.lower(spec, weights, self.seed, self.qunn)
         ir = build_ir(spec, weights, self.seed)
         stability = self._stability(spec, ir)
         if self.fold_bias:
@@ -299,7 +324,8 @@ def compile(spec, target="device", tile_size=256, device=None, io=None, strict=F
 
     ``compile(spec, ...)`` is ``Compiler(target, tile_size, device, io, strict=strict,
     **options).compile(spec, weights)``; see :class:`Compiler` for the options
-    (``backward_io``, ``update``, ``seed``, ``grid``, ``cost_table``, ``stability``).
+    (``backward_io``, ``update``, ``seed``, ``grid``, ``cost_table``, ``stability``, and
+    ``qunn`` for ``target="qunn"``, which returns a ``QunnCompileResult``).
 
     Examples
     --------
