@@ -2,11 +2,14 @@
 
 The section sits between the markers ``<!-- performance:start -->`` and
 ``<!-- performance:end -->``; everything between them is rewritten, nothing else is touched.
-A benchmark whose JSON is missing is listed as not measured.
+A benchmark whose JSON is missing is listed as not measured. When ``all.json`` (written by
+``benchmarks/run_all.py``) is present, the section opens with its short summary: per bench
+and baseline, hwsim's speed over the baseline measured in the same run (median and range
+over the bench's cases), and any bench that failed.
 
 Usage::
 
-    python benchmarks/readme_table.py [--readme README.md] [--check]
+    python benchmarks/readme_table.py [--readme README.md] [--results DIR] [--check]
 
 ``--check`` only reports whether the README is up to date (exit status 1 if not).
 """
@@ -21,8 +24,8 @@ RESULTS = ROOT / "benchmarks" / "results"
 START, END = "<!-- performance:start -->", "<!-- performance:end -->"
 
 
-def _load(name):
-    path = RESULTS / name
+def _load(name, results=RESULTS):
+    path = Path(results) / name
     return json.loads(path.read_text()) if path.exists() else None
 
 
@@ -119,31 +122,84 @@ def compile_section(data):
     return lines
 
 
-def section():
-    """The whole generated section, markers included."""
+def _speedup(x):
+    return f"{x:.3g}x"
+
+
+def _figure(value, quantity):
+    """A headline figure without a baseline, in the quantity's unit."""
+    if quantity.startswith("s per"):
+        return f"{value * 1e3:.3g} ms" if value < 1 else f"{value:.3g} s"
+    return _rate(value)
+
+
+def _headline_cell(h):
+    if "median_speedup" in h:
+        spread = ("" if h["cases"] == 1 else
+                  f" ({_speedup(h['min_speedup'])} to {_speedup(h['max_speedup'])})")
+        return _speedup(h["median_speedup"]) + spread
+    if "min_value" in h:
+        low, high = _figure(h["min_value"], h["quantity"]), _figure(h["max_value"],
+                                                                    h["quantity"])
+        return low if low == high else f"{low} to {high}"
+    return "-"
+
+
+def summary_section(data):
+    """Markdown lines for all.json (benchmarks/run_all.py): one row per bench and baseline,
+    then the benches that failed. None when there is no all.json."""
+    if data is None:
+        return None
+    lines = ["| benchmark | figure | against | cases | hwsim speed / baseline's: median "
+             "(range); without a baseline, the figure |", "|---|---|---|---|---|"]
+    for h in data.get("headlines", []):
+        against = h["baseline"] or "-"
+        lines.append(f"| `{h['bench']}` | {h['quantity']} | {against} | {h['cases']} | "
+                     f"{_headline_cell(h)} |")
+    benches = data.get("benches", {})
+    failed = {n: e for n, e in benches.items() if e.get("status") != "ok"}
+    for name, entry in failed.items():
+        err = entry.get("error") or {}
+        lines.append(f"| `{name}` | failed: {err.get('message', '?')} | - | - | - |")
+    lines.append("")
+    kind = "quick (smoke sizes)" if data.get("quick") else "full"
+    how = "collected from the bench JSONs" if data.get("collected") else f"{kind} run"
+    lines.append(f"`python benchmarks/run_all.py`: {len(benches)} benches "
+                 f"({len(benches) - len(failed)} ok), {how}, {data.get('created', '?')[:10]}; "
+                 "speed vs baseline > 1x means hwsim is faster (time ratios inverted); every "
+                 "figure, with the aihwkit, numpy, float and QuTiP baselines, is in "
+                 "`benchmarks/results/all.json`.")
+    return lines
+
+
+def section(results=RESULTS):
+    """The whole generated section, markers included, from the JSONs in ``results``."""
+    summary = summary_section(_load("all.json", results))
     parts = [START, "",
              "Measured on this project's CI machine class (2 cores); medians over repeats, "
              "ratios against baselines measured in the same run. Regenerate with "
-             "`python benchmarks/readme_table.py` after running the benchmarks.", "",
+             "`python benchmarks/run_all.py` (runs every bench, then this), or with "
+             "`python benchmarks/readme_table.py` after running benchmarks one by one.", "",
+             *(["**Summary** (`benchmarks/run_all.py`)", "", *summary, ""] if summary else []),
              "**Pulsed outer-product update** (`benchmarks/bench_update.py`)", "",
-             *update_section(_load("bench_update.json")), "",
+             *update_section(_load("bench_update.json", results)), "",
              "**Tile reads** (`benchmarks/bench_tile.py`)", "",
-             *tile_section(_load("bench_tile.json")), "",
+             *tile_section(_load("bench_tile.json", results)), "",
              "**Training** (`benchmarks/bench_train.py`)", "",
-             *train_section(_load("bench_train.json")), "",
+             *train_section(_load("bench_train.json", results)), "",
              "**Compiler** (`benchmarks/bench_compile.py`)", "",
-             *compile_section(_load("bench_compile.json")), "", END]
+             *compile_section(_load("bench_compile.json", results)), "", END]
     return "\n".join(parts)
 
 
-def refresh(readme, check=False):
+def refresh(readme, check=False, results=RESULTS):
     """Rewrite the section in ``readme``; returns True if it was already current."""
     text = readme.read_text()
     if START not in text or END not in text:
         raise SystemExit(f"{readme}: markers {START} / {END} not found")
     head, rest = text.split(START, 1)
     _, tail = rest.split(END, 1)
-    new = head + section() + tail
+    new = head + section(results) + tail
     if new == text:
         return True
     if not check:
@@ -154,9 +210,11 @@ def refresh(readme, check=False):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--readme", default=str(ROOT / "README.md"))
+    p.add_argument("--results", default=str(RESULTS),
+                   help="folder of the bench JSONs and all.json (default benchmarks/results)")
     p.add_argument("--check", action="store_true")
     args = p.parse_args(argv)
-    current = refresh(Path(args.readme), check=args.check)
+    current = refresh(Path(args.readme), check=args.check, results=Path(args.results))
     print("README performance section is current" if current else
           ("README performance section is stale" if args.check else "README updated"))
     return 0 if current or not args.check else 1

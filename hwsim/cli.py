@@ -6,6 +6,8 @@
     hwsim devices list
     hwsim devices show NAME [--plot out.png] [--cells N] [--pulses N] [--seed S]
     hwsim compile SPEC.toml -o graph.json [--dot graph.dot] [--tile-size N] [--strict]
+    hwsim bench SUITE|FILE [--workers N] [--scheduler ADDRESS] [--out DIR] [--quiet]
+    hwsim report DIR [--out FILE]
 """
 
 import argparse
@@ -84,13 +86,35 @@ def _parser():
     comp.add_argument("--dot", metavar="GRAPH.dot", help="also write Graphviz DOT here")
     comp.add_argument("--tile-size", type=int, default=256,
                       help="rows and columns of one crossbar (default 256)")
-    comp.add_argument("--target", default="device", choices=("device", "ideal"))
+    comp.add_argument("--target", default="device", choices=("device", "ideal", "qunn"))
     comp.add_argument("--device", default=None, help="device preset of every tile")
     comp.add_argument("--strict", action="store_true",
                       help="refuse a recurrence the stability analysis finds unstable")
     comp.add_argument("--seed", type=int, default=0, help="seed of the initial weights")
     comp.add_argument("--report", metavar="REPORT.json", help="also write the report (JSON)")
     comp.set_defaults(func=_cmd_compile)
+
+    bench = sub.add_parser("bench", help="run a benchmark suite or sweep: one JSON result per "
+                           "point, resumable (exit status 1 if a point failed)")
+    bench.add_argument("suite", help="a shipped suite (quick, standard, full) or a suite "
+                       "TOML file")
+    bench.add_argument("--workers", type=int, default=None,
+                       help="local worker processes (default: the number of cores; 1 runs "
+                       "in this process)")
+    bench.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                       help="run on this existing Dask scheduler (tcp://host:port) instead; "
+                       "needs the dask extra")
+    bench.add_argument("--out", default=None, help="results folder (default "
+                       "hwsim-out/bench/SUITE)")
+    bench.add_argument("--quiet", action="store_true", help="no progress bar")
+    bench.set_defaults(func=_cmd_bench)
+
+    report = sub.add_parser("report", help="a Markdown report with tables and plots of a "
+                            "folder of benchmark results")
+    report.add_argument("results", metavar="DIR", help="folder of result JSON files")
+    report.add_argument("--out", default=None, metavar="FILE",
+                        help="where to write the report (default: in DIR)")
+    report.set_defaults(func=_cmd_report)
     return p
 
 
@@ -222,6 +246,40 @@ def _cmd_experiment(args):
     result = module.run(quick=args.quick, target=args.target, seed=args.seed,
                         progress=not args.quiet)
     return base.finish(module, result, args.out)
+
+
+def _cmd_bench(args):
+    from hwsim.bench import load_suite, run_sweep
+
+    if args.workers is not None and args.workers < 1:
+        raise ValueError(f"--workers must be >= 1, got {args.workers}")
+    if args.scheduler is not None and args.workers is not None:
+        raise ValueError("give --workers or --scheduler, not both (a Dask cluster has its "
+                         "own workers)")
+    suite = load_suite(args.suite)
+    try:
+        summary = run_sweep(suite, out=args.out, workers=args.workers,
+                            scheduler=args.scheduler, progress=not args.quiet)
+    except ImportError as exc:  # an optional extra (jsonschema, dask) is missing
+        print(f"hwsim: error: {exc}", file=sys.stderr)
+        return 2
+    print(summary.line())
+    for name, target, error in summary.failures:
+        print(f"  failed: {name} ({target}): {error}")
+    return 1 if summary.failed else 0
+
+
+def _cmd_report(args):
+    try:
+        from hwsim.bench.report import write_report
+    except ModuleNotFoundError as exc:
+        if exc.name != "hwsim.bench.report":
+            raise
+        print("hwsim: error: hwsim report is not available: this installation has no "
+              "hwsim.bench.report", file=sys.stderr)
+        return 2
+    path = write_report(Path(args.results), out=None if args.out is None else Path(args.out))
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from .run_config import load_run_config
 from ..cost import estimate
 from ..io_utils import PlotUnavailable, pyplot, save_figure, write_json
 from ..networks import mlp
+from ..progress import progress_bar
 from ..train import Trainer
 
 TARGETS = ("ideal", "device")
@@ -73,15 +74,39 @@ def _activations(graph):
     return sum(sizes[op.y] for op in graph.ops if op.kind == "Elementwise")
 
 
-def train_target(config, graph, task, target, out, resume, progress):
-    """Train on one target; return its summary dict and the trained trainer."""
-    ckpt = out / "checkpoints" / target
-    if not resume and ckpt.exists():
-        shutil.rmtree(ckpt)
+def _conversions(tiles):
+    """DAC and ADC conversions counted by ``tiles`` (both read directions)."""
+    return {kind: sum(int(t.counters.get(f"{kind}_{d}", 0)) for t in tiles.values()
+                      for d in ("forward", "backward")) for kind in ("dac", "adc")}
+
+
+def measure_target(config, graph, task, target, checkpoint_dir=None, progress=True):
+    """Train ``graph`` on one target, then measure cost and speed.
+
+    Parameters
+    ----------
+    config : RunConfig
+    graph : DeviceGraph
+    task : Task
+    target : {"ideal", "device"}
+    checkpoint_dir : Path, optional
+        Checkpoint after every epoch here (and resume from a checkpoint found there).
+    progress : bool
+
+    Returns
+    -------
+    summary : dict
+        Metric and history, wall time and samples per second, pulses, DAC/ADC conversions
+        of training, and the cost reports of training and of inference on the test split.
+    predictions : ndarray
+        Test-split predictions of the trained network.
+    trainer : Trainer
+        The trained trainer (its simulator holds the final tiles).
+    """
     trainer = Trainer(graph, task, config.make_rule(), target=target,
                       epochs=config.train.get("epochs", 10),
                       batch_size=config.train.get("batch_size", 16), seed=config.seed,
-                      checkpoint_dir=ckpt, progress=progress)
+                      checkpoint_dir=checkpoint_dir, progress=progress)
     t0 = time.perf_counter()
     result = trainer.fit()
     seconds = time.perf_counter() - t0
@@ -92,6 +117,7 @@ def train_target(config, graph, task, target, out, resume, progress):
     per_sample_ops = _activations(graph)
     table = config.make_cost_table()
     training = _cost(tiles, table, n_train, per_sample_ops * n_train)
+    conversions = _conversions(tiles)
     _reset_counters(tiles)
     t1 = time.perf_counter()
     predictions = trainer.predict(task.x_test)
@@ -104,11 +130,95 @@ def train_target(config, graph, task, target, out, resume, progress):
         "history": result.history, "train_seconds": seconds,
         "train_samples_per_s": n_train / seconds if seconds > 0 else None,
         "sample_unit": "time step" if steps > 1 else "sample",
-        "inference_seconds": infer_seconds, "pulses": pulses,
+        "inference_seconds": infer_seconds, "pulses": pulses, "conversions": conversions,
         "resumed_from_epoch": result.resumed_from,
         "cost_inference": inference.to_dict(), "cost_training": training.to_dict(),
     }
+    return summary, predictions, trainer
+
+
+def train_target(config, graph, task, target, out, resume, progress):
+    """Train on one target with checkpoints under ``out``; return its summary dict and the
+    test predictions."""
+    ckpt = out / "checkpoints" / target
+    if not resume and ckpt.exists():
+        shutil.rmtree(ckpt)
+    summary, predictions, _ = measure_target(config, graph, task, target, ckpt, progress)
     return summary, predictions
+
+
+def measure_qunn(config, task, target, progress=True):
+    """Train a ``qunn`` network and measure it on one target.
+
+    The QUNN trains noise-free on both targets (Adam on the exact gradient of the clock
+    couplings, :func:`qunn.train`, one step per epoch on the whole training set; the model
+    keeps the best parameters seen). The ideal target scores the noise-free model; the device
+    target scores the same parameters under the qubits' noise of ``[device]`` (QuTiP
+    ``mesolve``). There are no tiles, so no pulses, conversions or hardware cost.
+
+    Returns
+    -------
+    summary : dict
+        The keys of :func:`measure_target`'s summary (the cost reports None) and
+        ``parameters``, the trained parameter vector.
+    predictions : ndarray, shape (n_test, T, 1)
+    model : qunn.QUNN
+        The trained (noise-free) model.
+    """
+    import qunn
+
+    model = config.make_qunn(task)
+    noise = config.make_qunn_noise()
+    scored = model if target == "ideal" or noise.is_zero else config.make_qunn(task, noise)
+    xs, ys = task.x_train, task.y_train[..., 0]
+    epochs = config.train.get("epochs", 10)
+    history = []
+    clock = [time.perf_counter()]
+
+    def evaluate():
+        scored.parameters = model.parameters
+        pred = np.array([scored.predict(x) for x in task.x_test])[..., None]
+        return float(task.loss(pred)), float(task.score(pred)), pred
+
+    def record(step, loss):
+        test_loss, test_metric, pred = evaluate()
+        now = time.perf_counter()
+        history.append({"epoch": step, "train_loss": float(loss), "test_loss": test_loss,
+                        "test_metric": test_metric, "pulses": 0,
+                        "seconds": now - clock[0]})
+        clock[0] = now
+        return pred
+
+    t0 = time.perf_counter()
+    with progress_bar(epochs, f"train qunn ({target})", enabled=progress) as bar:
+        def on_step(step, loss, _model):
+            # called before step ``step``'s update, so the parameters are those after
+            # ``step`` updates: the end of epoch ``step``
+            if step > 0:
+                record(step, loss)
+                bar.update(1)
+                bar.note(f"epoch {step}/{epochs}  test {task.metric} "
+                         f"{history[-1]['test_metric']:.4g}")
+
+        trained = qunn.train(model, xs, ys, steps=epochs, lr=config.make_qunn_lr(),
+                             progress=on_step)
+        predictions = record(epochs, trained.losses[-1])
+        bar.update(1)
+    seconds = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    evaluate()
+    infer_seconds = time.perf_counter() - t1
+    n_train = xs.shape[0] * xs.shape[1] * epochs
+    summary = {
+        "target": target, "metric": task.metric, "final_metric": history[-1]["test_metric"],
+        "history": history, "train_seconds": seconds,
+        "train_samples_per_s": n_train / seconds if seconds > 0 else None,
+        "sample_unit": "time step", "inference_seconds": infer_seconds, "pulses": 0,
+        "conversions": {"dac": 0, "adc": 0}, "resumed_from_epoch": 0,
+        "cost_inference": None, "cost_training": None,
+        "parameters": model.parameters.tolist(),
+    }
+    return summary, predictions, model
 
 
 def _fmt_si(value, unit):
@@ -123,7 +233,7 @@ def _fmt_si(value, unit):
 
 def _hw(result, cost, key, unit):
     """A hardware cost figure; the ideal target is the float reference, not hardware."""
-    if result["target"] == "ideal":
+    if result["target"] == "ideal" or result[cost] is None:
         return "-"
     return _fmt_si(result[cost][key], unit)
 
@@ -196,6 +306,8 @@ def run(config_path=None, out=None, resume=False, progress=True, echo=print):
     config = load_run_config(config_path)
     out = Path(out or config.out)
     task = config.make_task()
+    if config.network.get("kind") == "qunn":
+        return _run_qunn(config, task, out, progress, echo)
     graph, compiled = build_graph(config, task)
     echo(f"hwsim run: {task!r}")
     if compiled is not None:
@@ -226,10 +338,33 @@ def run(config_path=None, out=None, resume=False, progress=True, echo=print):
             "compile_report": None if rep is None else rep.to_dict(),
             "machine": {"python": platform.python_version(),
                         "platform": platform.platform()}}
+    _write(data, results, task, predictions, out, echo)
+    return data
+
+
+def _write(data, results, task, predictions, out, echo):
+    """``run.json`` and ``run.png`` in ``out``."""
     json_path = write_json(out / "run.json", data)
     echo(f"\nwrote {json_path}")
     try:
         echo(f"wrote {plot(results, task, predictions, out / 'run.png')}")
     except PlotUnavailable as exc:
         echo(f"no plot: {exc}")
+
+
+def _run_qunn(config, task, out, progress, echo):
+    """The main job for a ``qunn`` network: no tiles, no compile report."""
+    echo(f"hwsim run: {task!r}")
+    echo(f"  {config.make_qunn(task)!r}; device target noise {config.make_qunn_noise()}")
+    results, predictions = [], {}
+    for target in TARGETS:
+        summary, pred, _ = measure_qunn(config, task, target, progress)
+        results.append(summary)
+        predictions[target] = pred
+    echo("")
+    echo(summary_table(results, task.metric))
+    data = {"hwsim_version": __version__, "config": config.to_dict(), "task": repr(task),
+            "graph": None, "results": results, "compile_report": None,
+            "machine": {"python": platform.python_version(), "platform": platform.platform()}}
+    _write(data, results, task, predictions, out, echo)
     return data

@@ -13,13 +13,14 @@ that names the table and lists the known keys::
 
     [network]                     # kind = "odernn": compiler.ODERNN fields (inputs and outputs
     kind = "odernn"               # come from the task), an optional named architecture,
-    method = "rk2"                # tile_size; kind = "mlp": hidden = [..], activation
-    hidden = 32
+    method = "rk2"                # tile_size; kind = "mlp": hidden = [..], activation;
+    hidden = 32                   # kind = "qunn": qunn.QUNN fields (see QUNN_DEFAULTS)
     [network.syre]                # compiler.Syre: symmetry-aware training (ODERNN only)
     gamma = 1e-3
 
     [device]                      # one of: preset = NAME | aihwkit class + parameters |
-    preset = "ecram"              # family = NAME (a devices family) + parameters
+    preset = "ecram"              # family = NAME (a devices family) + parameters; for a
+                                  # qunn: the qubits' noise, dephasing and damping rates
 
     [io]                          # hwsim.io.IOConfig: dac_bits/adc_bits or any IOConfig field
     dac_bits = 8
@@ -42,6 +43,7 @@ This module is part of the application layer: it may import the compiler.
 """
 
 import dataclasses
+import json
 import tomllib
 from pathlib import Path
 
@@ -52,7 +54,7 @@ from ..errors import ConfigError
 from ..io import IOConfig
 from ..tile import UpdateConfig
 
-__all__ = ["RunConfig", "load_run_config", "DEFAULT_RUN"]
+__all__ = ["RunConfig", "load_run_config", "merge_tables", "DEFAULT_RUN", "MLP_RUN", "QUNN_DEFAULTS"]
 
 #: The built-in main job (issue 4): an RK2 ODERNN with 32 hidden units and syre, compiled
 #: onto ECRAM tiles with 8-bit converters, predicting the Mackey-Glass series one step ahead
@@ -84,7 +86,20 @@ MLP_RUN = {
     "train": {"epochs": 30, "batch_size": 16},
 }
 
-NETWORK_KINDS = ("odernn", "mlp")
+NETWORK_KINDS = ("odernn", "mlp", "qunn")
+
+#: The fields of a ``kind = "qunn"`` network and their defaults: :class:`qunn.QUNN` arguments
+#: (``delta`` is the encoding's time step). One qubit with an X encoding takes a task of one
+#: input feature; the trained readout scales the output to the target's range.
+QUNN_DEFAULTS = {"kind": "qunn", "qubits": 1, "memory": 4, "encoding": "x", "delta": 1.0,
+                 "tau": 1.0, "readout": "z0", "update": "trace", "train_tau": False,
+                 "train_readout": True}
+
+#: The rule of a QUNN: Adam on the exact gradient of the clock couplings (qunn.train);
+#: the pulsed rules of hwsim.rules act on tiles, which a QUNN has none of.
+QUNN_RULE = "adam"
+_QUNN_RULE_KEYS = ("name", "lr")
+_QUNN_NOISE = ("dephasing", "damping")
 
 _TOP = ("seed", "out", "task", "network", "device", "io", "update", "rule", "train", "cost")
 _TABLES = ("task", "network", "device", "io", "update", "rule", "train", "cost")
@@ -129,18 +144,10 @@ class RunConfig:
         if not isinstance(data, dict):
             raise ConfigError(f"run config must be a table (dict), got {type(data).__name__}")
         _unknown("top level", data, _TOP)
-        merged = {k: (dict(v) if isinstance(v, dict) else v)
-                  for k, v in (DEFAULT_RUN if base is None else base).items()}
-        for key, value in data.items():
-            if key in _TABLES:
-                if not isinstance(value, dict):
-                    raise ConfigError(f"run config [{key}] must be a table, got {value!r}")
-                whole = key in ("task", "network", "device") or (
-                    key == "rule" and value.get("name", merged[key].get("name"))
-                    != merged[key].get("name"))
-                merged[key] = dict(value) if whole else {**merged[key], **value}
-            else:
-                merged[key] = value
+        merged = merge_tables(DEFAULT_RUN if base is None else base, data)
+        if merged["network"].get("kind") == "qunn" and "batch_size" not in data.get("train", {}):
+            # a QUNN steps on the whole training set; the tile default of 8 does not apply
+            merged["train"].pop("batch_size", None)
         config = cls(**merged)
         config.check()
         return config
@@ -155,6 +162,12 @@ class RunConfig:
         if kind not in NETWORK_KINDS:
             raise ConfigError(f"run config [network] kind must be one of {list(NETWORK_KINDS)}, "
                               f"got {kind!r}")
+        _unknown("train", self.train, _TRAIN)
+        V.integer("run config [train]", "epochs", self.train.get("epochs", 10), low=1)
+        V.integer("run config [train]", "batch_size", self.train.get("batch_size", 16), low=1)
+        if kind == "qunn":
+            self._check_qunn(task)
+            return
         if kind == "mlp":
             self._check_mlp()
         else:
@@ -163,9 +176,6 @@ class RunConfig:
         self.make_io()
         self.make_update()
         self.make_rule()
-        _unknown("train", self.train, _TRAIN)
-        V.integer("run config [train]", "epochs", self.train.get("epochs", 10), low=1)
-        V.integer("run config [train]", "batch_size", self.train.get("batch_size", 16), low=1)
         self.make_cost_table()
 
     def _check_mlp(self):
@@ -177,7 +187,76 @@ class RunConfig:
         for k, width in enumerate(hidden):
             V.integer("run config [network]", f"hidden[{k}]", width, low=1)
 
+    def _check_qunn(self, task):
+        """A QUNN learns a per-step scalar target of a sequence task with Adam, full batch."""
+        self.make_qunn(task)
+        self.make_qunn_noise()
+        self.make_qunn_lr()
+        if task.layout != "sequence" or task.y_train.ndim != 3 or task.output_size != 1:
+            raise ConfigError(f"run config [task]: a qunn network predicts one value per time "
+                              f"step of a sequence; task {task.name!r} has layout "
+                              f"{task.layout!r} and targets of shape "
+                              f"{task.y_train.shape[1:]} (use e.g. sine or mackey-glass with "
+                              "layout = \"sequence\")")
+        batch = self.train.get("batch_size", task.x_train.shape[0])
+        if batch != task.x_train.shape[0]:
+            raise ConfigError(f"run config [train]: a qunn trains on the whole training set "
+                              f"at every step (exact gradient), so batch_size must be n_train "
+                              f"= {task.x_train.shape[0]} or left out, got {batch!r}")
+
     # ------------------------------------------------------------ builders
+    def make_qunn(self, task, noise=None):
+        """The :class:`qunn.QUNN` of a ``qunn`` network for ``task``.
+
+        Couplings start uniform in [0.5, 1.5], drawn from the seed, unless given. ``noise``
+        (a :class:`qunn.Noise`) makes the noisy twin that scores the device target; training
+        uses the noise-free model (the exact gradient needs it).
+        """
+        import numpy as np
+        import qunn
+        params = {**QUNN_DEFAULTS, **self.network}
+        _unknown("network", params, tuple(QUNN_DEFAULTS) + ("couplings",))
+        params.pop("kind")
+        try:
+            encoding = qunn.Encoding(params["qubits"], params.pop("encoding"),
+                                     delta=params.pop("delta"))
+            if "couplings" not in params:
+                rng = np.random.default_rng([self.seed, 0x0C10C])
+                params["couplings"] = rng.uniform(0.5, 1.5, V.integer(
+                    "run config [network]", "memory", params["memory"], low=1))
+            model = qunn.QUNN(encoding=encoding, noise=noise, **params)
+        except (qunn.QunnError, TypeError) as exc:
+            raise ConfigError(f"run config [network]: {exc}") from None
+        if model.encoding.n_features != task.input_size:
+            raise ConfigError(f"run config [network]: the qunn encoding takes "
+                              f"{model.encoding.n_features} feature(s) per step, task "
+                              f"{task.name!r} gives {task.input_size}")
+        return model
+
+    def make_qunn_noise(self):
+        """The :class:`qunn.Noise` of a ``qunn`` network's device target (``[device]``
+        dephasing and damping rates; none given: noise-free)."""
+        import qunn
+        if not set(self.device) <= set(_QUNN_NOISE):
+            raise ConfigError(f"run config [device]: a qunn network's device is its qubits' "
+                              f"noise, keys {', '.join(_QUNN_NOISE)}; got "
+                              f"{', '.join(map(repr, sorted(self.device)))}")
+        try:
+            return qunn.Noise(**self.device)
+        except qunn.QunnError as exc:
+            raise ConfigError(f"run config [device]: {exc}") from None
+
+    def make_qunn_lr(self):
+        """The Adam step size of a ``qunn`` network (``[rule] name = "adam"``)."""
+        name = self.rule.get("name")
+        if name != QUNN_RULE:
+            raise ConfigError(f"run config [rule] name must be {QUNN_RULE!r} for a qunn network "
+                              f"(Adam on the exact gradient of the clock couplings), got "
+                              f"{name!r}")
+        _unknown("rule", self.rule, _QUNN_RULE_KEYS)
+        return V.real("run config [rule]", "lr", self.rule.get("lr", 0.05), low=0.0,
+                      low_open=True)
+
     def make_spec(self, task):
         """The ODERNN spec of an ``odernn`` network for ``task``'s input and output sizes.
 
@@ -203,13 +282,13 @@ class RunConfig:
                          self.network.get("tile_size", 256), low=1)
 
     def make_task(self):
-        from ..tasks import get_task
+        """The task; the same arguments give the same (read-only) task object, made once."""
         params = dict(self.task)
         name = params.pop("name", None)
         if name is None:
             raise ConfigError("run config [task]: give the task's name")
         params.setdefault("seed", self.seed)
-        return get_task(name, **params)
+        return _cached_task(name, params)
 
     def make_device(self):
         """The device model: a preset, an aihwkit class, or a devices family by name."""
@@ -264,6 +343,47 @@ class RunConfig:
 
     def to_dict(self):
         return dataclasses.asdict(self)
+
+
+#: Tasks made so far, by their arguments: generating data (Mackey-Glass integrates a delay
+#: equation in Python) costs far more than checking a configuration, and a sweep validates
+#: and runs many points on the same data. Tasks are frozen with read-only arrays.
+_TASKS = {}
+_TASK_CACHE_SIZE = 16
+
+
+def _cached_task(name, params):
+    from ..tasks import get_task
+    try:
+        key = json.dumps([name, params], sort_keys=True)
+    except (TypeError, ValueError):        # unhashable odd input: let get_task judge it
+        return get_task(name, **params)
+    if key not in _TASKS:
+        if len(_TASKS) >= _TASK_CACHE_SIZE:
+            _TASKS.pop(next(iter(_TASKS)))
+        _TASKS[key] = get_task(name, **params)
+    return _TASKS[key]
+
+
+def merge_tables(base, data):
+    """``data``'s tables on top of ``base``'s (a new dict; neither is changed).
+
+    A table of ``data`` replaces that of ``base`` key by key, except ``task``, ``network``
+    and ``device``, which are replaced whole (a task, a network or a device is one thing, not
+    a merge of two), and ``rule`` when it names another rule. Other keys are replaced.
+    """
+    merged = {k: (dict(v) if isinstance(v, dict) else v) for k, v in base.items()}
+    for key, value in data.items():
+        if key in _TABLES:
+            if not isinstance(value, dict):
+                raise ConfigError(f"run config [{key}] must be a table, got {value!r}")
+            old = merged.get(key, {})
+            whole = key in ("task", "network", "device") or (
+                key == "rule" and value.get("name", old.get("name")) != old.get("name"))
+            merged[key] = dict(value) if whole else {**old, **value}
+        else:
+            merged[key] = value
+    return merged
 
 
 def load_run_config(path=None):
