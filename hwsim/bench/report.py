@@ -483,6 +483,9 @@ def plot_nonideality(rows, path):
                         marker=markers[rule], color=colours[task], ls="none", alpha=0.85,
                         zorder=2)
             _scale_axis(ax, [float(r.params[param]) for r in subset])
+            # unsupervised baselines (Hebbian) can be orders of magnitude off: keep the
+            # supervised rows readable
+            _scale_axis(ax, [r.value for r in subset] + [v for _, v in refs], axis="y")
             ax.tick_params(labelsize=8)
             ax.set_xlabel(xlabel, fontsize=8)
             ax.set_ylabel(_metric_label(metric, hib), fontsize=8)
