@@ -47,7 +47,7 @@ recovers the analytic profile at every t (max relative error 1.2e-3 at t = 80, 1
 1e-11). The analytic profile gives 1 - p_t <= 9e-16 up to t = 80. On the QUNN (q = 2,
 t = 4 and 8) the QuTiP expm path post-selects the last level with probability 1 - 1e-15 for
 the learned chain (0.942 and 0.828 uniform), and the fast path equals it to 2e-15. About
-45 s of CPU (4 minutes of wall time on the loaded two-core machine).
+30-45 s of CPU (4 minutes of wall time when the two cores were heavily shared).
 
 Checks and thresholds
 ---------------------
