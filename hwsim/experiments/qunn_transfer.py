@@ -108,8 +108,9 @@ def last_level(couplings, tau):
     The Frechet derivative of exp(-i tau h) in the direction E_i (couplings i, i-1) in the
     eigenbasis h = V diag(eps) V^T (Daleckii-Krein), restricted to the row of level t:
     dc_t / dJ_i = -i tau (Q_{i,i-1} + Q_{i-1,i}) with Q = V (v_t o Phi o v_0) V^T, Phi the
-    divided differences of exp. Only the last level is needed here, which makes this O(t^3)
-    where the full Jacobian of :func:`qunn.clock_probability_jacobian` is O(t^4).
+    divided differences of exp. Only the last level is needed here: one (t+1)^2 matrix per
+    call where the full Jacobian of :func:`qunn.clock_probability_jacobian` builds t of them
+    (measured 2 ms against 10 ms at t = 80, inside an L-BFGS loop of thousands of calls).
 
     Returns
     -------
