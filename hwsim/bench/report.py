@@ -24,14 +24,13 @@ Without matplotlib the tables are still written and the report says how to get t
 """
 
 import datetime
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError
 from ..io_utils import PlotUnavailable, pyplot, save_figure
-from .schema import ResultSchemaError, validate_result
+from .schema import read_record
 
 __all__ = ["write_report", "load_records", "Row", "Records", "pareto_front", "gap_to_ideal"]
 
@@ -46,8 +45,6 @@ PLOTS = ("gap", "nonideality", "pareto", "speed")
 # the room a Pareto label takes, in fractions of the data range: width per character (7 pt
 # text on a 6.5-inch panel) and height
 _LABEL_CHAR_WIDTH, _LABEL_HEIGHT = 0.01, 0.045
-_REQUIRED = ("schema_version", "key", "pair_key", "suite", "point", "status", "error",
-             "metrics", "device_params", "environment", "started", "finished")
 
 
 # --------------------------------------------------------------------------- reading
@@ -69,40 +66,6 @@ class Records:
     skipped: list = field(default_factory=list)
 
 
-def _minimal_check(record):
-    """Structural check used when jsonschema is not installed (the ``bench`` extra)."""
-    missing = [k for k in _REQUIRED if k not in record]
-    if missing:
-        raise ResultSchemaError(f"benchmark result: missing fields {missing}")
-    if record["status"] not in ("ok", "error"):
-        raise ResultSchemaError(f"benchmark result: field status: {record['status']!r} is "
-                                "not one of ['ok', 'error']")
-    if record["status"] == "ok" and not isinstance(record["metrics"], dict):
-        raise ResultSchemaError("benchmark result: field metrics: an ok record needs metrics")
-
-
-def _check(record):
-    try:
-        validate_result(record)
-    except ImportError:
-        _minimal_check(record)
-
-
-def _read(path):
-    """The record in ``path``, or (None, reason) when it is not one."""
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return None, f"not readable JSON ({type(exc).__name__}: {exc})"
-    if not isinstance(data, dict):
-        return None, f"a JSON {type(data).__name__}, not a result record"
-    try:
-        _check(data)
-    except ResultSchemaError as exc:
-        return None, str(exc)
-    return data, None
-
-
 def _sort_key(record):
     point = record["point"]
     return point["name"], point["target"] != "ideal", point["target"], record["key"]
@@ -122,7 +85,7 @@ def load_records(results_dir):
                           "existing directory; give the --out directory of a `hwsim bench` run")
     out = Records()
     for path in sorted(results_dir.glob("*.json")):
-        record, reason = _read(path)
+        record, reason = read_record(path)
         if record is None:
             out.skipped.append((path.name, reason))
         else:

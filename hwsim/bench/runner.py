@@ -23,7 +23,6 @@ recorded with status ``"error"`` and the sweep goes on. Where the points run:
 
 import concurrent.futures as cf
 import dataclasses
-import json
 import multiprocessing
 import os
 import time
@@ -33,7 +32,7 @@ from ..errors import ConfigError
 from ..io_utils import write_json
 from ..progress import progress_bar
 from .point import error_record, run_point
-from .schema import ResultSchemaError, validate_result, validator
+from .schema import ResultSchemaError, read_record, validate_result, validator
 from .suite import point_key
 
 __all__ = ["run_sweep", "SweepSummary", "result_path", "load_results", "DEFAULT_OUT"]
@@ -91,11 +90,7 @@ def result_path(out, key):
 
 def _read(path):
     """The record in ``path`` if it is a valid record, else None."""
-    try:
-        record = json.loads(path.read_text())
-        return validate_result(record)
-    except (OSError, ValueError):
-        return None
+    return read_record(path)[0]
 
 
 def _done(out, key):

@@ -7,10 +7,12 @@ against it with the ``jsonschema`` library (the ``bench`` extra).
 """
 
 import functools
+import json
 
 from ..errors import HwsimError
 
-__all__ = ["SCHEMA_VERSION", "RESULT_SCHEMA", "ResultSchemaError", "validate_result", "validator"]
+__all__ = ["SCHEMA_VERSION", "RESULT_SCHEMA", "ResultSchemaError", "validate_result", "validator",
+           "read_record"]
 
 SCHEMA_VERSION = 1
 
@@ -155,3 +157,44 @@ def validate_result(record):
         raise ResultSchemaError(f"benchmark result: field {where}: {message}"
                                 + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""))
     return record
+
+
+def _minimal_check(record):
+    """Structural check used when jsonschema (the ``bench`` extra) is not installed."""
+    missing = [k for k in RESULT_SCHEMA["required"] if k not in record]
+    if missing:
+        raise ResultSchemaError(f"benchmark result: missing fields {missing}")
+    if record["status"] not in ("ok", "error"):
+        raise ResultSchemaError(f"benchmark result: field status: {record['status']!r} is "
+                                "not one of ['ok', 'error']")
+    if record["status"] == "ok" and not isinstance(record["metrics"], dict):
+        raise ResultSchemaError("benchmark result: field metrics: an ok record needs metrics")
+
+
+def read_record(path):
+    """The result record in the file ``path``, or ``(None, reason)`` when it is not one.
+
+    The record is checked against :data:`RESULT_SCHEMA`; without ``jsonschema`` only its
+    structure is checked (the report must still read results on a machine without the extra).
+
+    Returns
+    -------
+    record : dict or None
+    reason : str or None
+        Why the file is not a record (unreadable, not JSON, not an object, or the schema
+        error), None when it is one.
+    """
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return None, f"not readable JSON ({type(exc).__name__}: {exc})"
+    if not isinstance(data, dict):
+        return None, f"a JSON {type(data).__name__}, not a result record"
+    try:
+        try:
+            validate_result(data)
+        except ImportError:
+            _minimal_check(data)
+    except ResultSchemaError as exc:
+        return None, str(exc)
+    return data, None
